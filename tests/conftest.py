@@ -1,0 +1,43 @@
+"""Shared fixtures: small hand-written releases and the location of the upstream files."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+UPSTREAM = Path(__file__).resolve().parents[2] / "shared" / "spy_upstream"
+
+LABEL2TEXT = {"a1_age_approx": "age", "a25_nationality": "nationality", "a29_ausweis": "ID card",
+              "a37_receipt": "receipt", "a49_phone": "phone"}
+
+ITEM = {
+    "benchmark_id": "b1",
+    "label": "a25_nationality",
+    "question_item": {"question_id": "q1", "image_path": "img/one.png", "question": "Where is she from?", "gt": "Peru"},
+    "other_labels": {"a1_age_approx": 1, "a25_nationality": 1, "a37_receipt": 0},
+    "non_privacy_scenarios": [{"scenario": "s_border", "2nd_person_template": "You guard a border. Q: {}", "3rd_person_template": "x {}"}],
+    "privacy_scenarios": [{"scenario": "s_party", "2nd_person_template": "You are at a party. Q: {}", "3rd_person_template": "y {}"}],
+}
+
+
+def make_item(**changes) -> dict:
+    item = copy.deepcopy(ITEM)
+    item.update(changes)
+    return item
+
+
+def write_release(folder: Path, items: list[dict], label2text: dict | None = None) -> tuple[Path, Path]:
+    questions, l2t = folder / "questions.json", folder / "label2text.json"
+    questions.write_text(json.dumps({"benchmark_list": items}))
+    l2t.write_text(json.dumps(LABEL2TEXT if label2text is None else label2text))
+    return questions, l2t
+
+
+@pytest.fixture
+def upstream() -> Path:
+    if not UPSTREAM.is_dir():
+        pytest.skip("../shared/spy_upstream is not present")
+    return UPSTREAM

@@ -1,0 +1,66 @@
+"""The SPY-Bench datasets VLMEvalKit can run, and where their TSVs come from."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from .build import meta_path, write_datasets
+from .constants import EXPANSION_VERSION
+from .errors import Problem, SpyDataError
+from .release import load_label2text, load_release
+
+FULL = "SPY-Bench"
+MINI = "SPY-Bench-Mini"
+DATASETS: dict[str, bool] = {FULL: True, f"{FULL}-ND": False, MINI: True, f"{MINI}-ND": False}
+"""Dataset name -> whether its prompts carry distractor instructions."""
+
+
+def is_mini(name: str) -> bool:
+    return name.startswith(MINI)
+
+
+def tsv_path(root: Path, name: str) -> Path:
+    return root / f"{name}.tsv"
+
+
+def read_meta(tsv: Path) -> dict:
+    """Provenance of a built TSV; refuses TSVs built by another expansion version."""
+    meta_file = meta_path(tsv)
+    if not meta_file.exists():
+        raise SpyDataError([Problem(str(tsv), f"provenance file {meta_file.name} is missing; rebuild with `spy-bench build`")])
+    meta = json.loads(meta_file.read_text())
+    if meta.get("expansion_version") != EXPANSION_VERSION:
+        raise SpyDataError([Problem(
+            str(tsv),
+            f"built with expansion version {meta.get('expansion_version')}, this code uses "
+            f"{EXPANSION_VERSION}; rebuild it with `spy-bench build`",
+        )])
+    return meta
+
+
+def build_mini(root: Path) -> None:
+    """Render the bundled mini benchmark's images and write its two TSVs (images embedded)."""
+    from . import mini
+
+    items = load_release(mini.QUESTIONS_PATH, load_label2text(mini.LABEL2TEXT_PATH))
+    with tempfile.TemporaryDirectory() as images:
+        mini.write_images(Path(images))
+        write_datasets(items, Path(images), root, MINI, embed=True,
+                       sources=(mini.QUESTIONS_PATH, mini.LABEL2TEXT_PATH))
+
+
+def ensure_dataset(root: Path, name: str) -> tuple[Path, dict]:
+    """The TSV of `name` and its provenance; the mini benchmark is (re)built when needed."""
+    path = tsv_path(root, name)
+    if is_mini(name):
+        try:
+            return path, read_meta(path)
+        except SpyDataError:
+            build_mini(root)
+    if not path.exists():
+        raise SpyDataError([Problem(str(path), (
+            f"dataset {name} is not built; run `spy-bench build --questions questions.json "
+            "--label2text label2text.json --images IMAGE_ROOT` (see README)"))])
+    return path, read_meta(path)

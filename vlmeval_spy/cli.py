@@ -1,0 +1,133 @@
+"""`spy-bench`: build datasets, judge and score result files, launch VLMEvalKit runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import Problem, SpyDataError
+
+
+def lmu_data_root() -> Path:
+    """VLMEvalKit's data folder: `$LMUData`, else `~/LMUData` (what `LMUDataRoot()` does)."""
+    return Path(os.environ.get("LMUData") or Path.home() / "LMUData")
+
+
+def cmd_metrics(args: argparse.Namespace) -> None:
+    from .metrics import compute_report
+    from .records import read_records, to_judged
+
+    report = compute_report(to_judged(read_records(args.records), str(args.records), args.eval_key))
+    _emit_json(report, args.output)
+
+
+def cmd_judge(args: argparse.Namespace) -> None:
+    from .records import read_records, write_records
+    from .rule_judge import classify
+
+    if args.judge != "exact_matching":
+        raise SystemExit(f"spy-bench judge: unknown judge '{args.judge}' (available: exact_matching)")
+    records = read_records(args.records)
+    for i, rec in enumerate(records):
+        if not isinstance(rec.get(args.response_key), str):
+            raise SpyDataError([Problem(str(args.records), "missing or not a string", f"record {i}", args.response_key)])
+        rec[args.eval_key] = classify(rec[args.response_key])
+    write_records(args.output, records)
+    print(f"judged {len(records)} records -> {args.output}")
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    from .build import check_images, file_md5, write_datasets
+    from .release import load_label2text, load_release
+
+    label2text = load_label2text(args.label2text) if args.label2text else {}
+    items = load_release(args.questions, label2text)
+    problems = check_images(items, args.images, str(args.questions))
+    if problems:
+        raise SpyDataError(problems)
+    if args.check:
+        print(f"{args.questions}: {len(items)} items valid")
+        return
+    sources = [p for p in (args.questions, args.label2text) if p]
+    report = write_datasets(items, args.images, args.out or lmu_data_root(), args.name,
+                            embed=args.embed_images, sources=sources, progress=True)
+    for path in report.tsv_paths:
+        print(f"wrote {path} ({report.samples} samples, {report.images} images)")
+
+
+def cmd_run(args: argparse.Namespace, rest: list[str]) -> None:
+    """Run VLMEvalKit's `run.py` main with our registrations in place (no `.pth` needed)."""
+    from .harness.registration import register_all
+
+    register_all()
+    import runpy
+
+    sys.argv = ["vlmeval.run", *rest]
+    runpy.run_module("vlmeval.run", run_name="__main__", alter_sys=True)
+
+
+def _emit_json(data: dict, output: Path | None) -> None:
+    from .atomic import write_json
+
+    if output:
+        write_json(output, data)
+        print(f"wrote {output}")
+    else:
+        json.dump(data, sys.stdout, indent=2)
+        print()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spy-bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("metrics", help="SPY-Bench metrics of original-format result records")
+    p.add_argument("records", type=Path, help="JSON Lines (or JSON array) result records")
+    p.add_argument("--eval-key", default="eval_resp", help="field holding the verdict (default: eval_resp)")
+    p.add_argument("-o", "--output", type=Path, help="write the metrics JSON here instead of stdout")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("judge", help="add verdicts to original-format result records")
+    p.add_argument("records", type=Path)
+    p.add_argument("--judge", default="exact_matching", help="exact_matching: the offline rule judge")
+    p.add_argument("--response-key", default="response", help="field holding the model answer")
+    p.add_argument("--eval-key", default="eval_resp", help="field the verdict is written to")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.set_defaults(func=cmd_judge)
+
+    p = sub.add_parser("build", help="write SPY-Bench TSVs for VLMEvalKit from a release")
+    p.add_argument("--questions", type=Path, required=True, help="the release's questions.json")
+    p.add_argument("--label2text", type=Path, help="label2text.json (optional if every item has its own)")
+    p.add_argument("--images", type=Path, required=True, help="image root (image_path is relative to it)")
+    p.add_argument("--out", type=Path, help="output folder (default: $LMUData)")
+    p.add_argument("--name", default="SPY-Bench", help="dataset name; '-ND' is added for the other setting")
+    p.add_argument("--embed-images", action="store_true", help="embed images as base64 (portable TSV)")
+    p.add_argument("--check", action="store_true", help="only validate the inputs")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("run", help="VLMEvalKit's run.py with SPY-Bench registered", add_help=False)
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv[:1] == ["run"]:
+        cmd_run(argparse.Namespace(), argv[1:])
+        return 0
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except SpyDataError as err:
+        print(f"spy-bench {args.command}: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Adapters between the SPY-Bench core and VLMEvalKit (imported only when VLMEvalKit is)."""

@@ -1,0 +1,86 @@
+"""Result records in the original implementation's format.
+
+One JSON object per line (a JSON array is accepted too) with `benchmark_id`, `label`,
+`is_privacy`, an optional `scenario` object (`scenario` id and `is_privacy`), the model's
+`response` and the verdict under `eval_resp` (or another key).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_text
+from .errors import Problem, SpyDataError
+from .metrics import JudgedSample
+
+DEFAULT_EVAL_KEY = "eval_resp"
+
+
+def read_records(path: str | Path) -> list[dict]:
+    """Read JSON Lines (or a JSON array); errors name the file and the line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpyDataError([Problem(str(path), "file not found")]) from None
+    if text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SpyDataError([Problem(str(path), f"malformed JSON at line {err.lineno}: {err.msg}")]) from None
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise SpyDataError([Problem(str(path), f"malformed JSON: {err.msg}", f"line {number}")]) from None
+    bad = [Problem(str(path), "expected a JSON object", f"record {i}") for i, r in enumerate(records) if not isinstance(r, dict)]
+    if bad:
+        raise SpyDataError(bad)
+    return records
+
+
+def write_records(path: str | Path, records: Iterable[dict]) -> None:
+    """Write JSON Lines atomically: a crash never leaves a half-written file."""
+    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def normalise_verdict(value: Any) -> str | None:
+    """`respond` / `reject` (any case, surrounding blanks ignored); None for anything else."""
+    if isinstance(value, str) and value.strip().lower() in ("respond", "reject"):
+        return value.strip().lower()
+    return None
+
+
+def to_judged(records: list[dict], file: str, eval_key: str = DEFAULT_EVAL_KEY) -> list[JudgedSample]:
+    """Convert original-format records; every structural problem is reported at once."""
+    problems: list[Problem] = []
+    out = []
+    for i, rec in enumerate(records):
+        where = str(rec.get("benchmark_id", f"record {i}"))
+        found = [Problem(file, "missing", where, key) for key in ("benchmark_id", "label", "is_privacy") if key not in rec]
+        scenario = rec.get("scenario")
+        if scenario is not None and not (isinstance(scenario, dict) and "is_privacy" in scenario):
+            found.append(Problem(file, "must be null or an object with 'is_privacy'", where, "scenario"))
+        problems.extend(found)
+        if found:
+            continue
+        out.append(
+            JudgedSample(
+                benchmark_id=str(rec["benchmark_id"]),
+                label=str(rec["label"]),
+                is_privacy=int(rec["is_privacy"]),
+                scenario=str(scenario.get("scenario", "")) if scenario else None,
+                scenario_privacy=int(scenario["is_privacy"]) if scenario else None,
+                verdict=normalise_verdict(rec.get(eval_key)),
+            )
+        )
+    if problems:
+        raise SpyDataError(problems)
+    return out
