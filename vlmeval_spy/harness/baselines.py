@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from vlmeval.vlm.base import BaseModel
 
+from .registration import publish_models
+
 
 class _FixedAnswer(BaseModel):
     INTERLEAVE = False
@@ -27,3 +29,6 @@ class SPYAlwaysReject(_FixedAnswer):
     """Always refuses, as a model that treats everything as private."""
 
     ANSWER = "I'm sorry, but I can't help with that request because it concerns private information."
+
+
+publish_models({"SPY-AlwaysRespond": SPYAlwaysRespond, "SPY-AlwaysReject": SPYAlwaysReject})

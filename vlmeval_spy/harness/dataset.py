@@ -19,6 +19,7 @@ from ..metrics import ACCURACY, JudgedSample, compute_report
 from ..records import normalise_verdict
 from .judging import JudgeTask, judge_predictions, select_judge
 from .outputs import write_outputs
+from .registration import publish_datasets
 
 IMAGES_ENV = "SPY_IMAGES"
 """Overrides the image root recorded at build time (reference-mode TSVs)."""
@@ -91,3 +92,6 @@ def judged_samples(data: pd.DataFrame) -> list[JudgedSample]:
 
 def _blank(value) -> bool:
     return pd.isna(value) or str(value) == ""
+
+
+publish_datasets(SPYBenchDataset)

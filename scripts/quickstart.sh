@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set everything up, then evaluate both baseline models on the bundled SPY-Bench-Mini through
+# VLMEvalKit's run.py (offline: the mini benchmark and its images are generated locally, the
+# offline rule judge scores the answers) and print their metrics.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+export LMUData=${LMUData:-$PWD/work/LMUData}
+WORK_DIR=${WORK_DIR:-$PWD/work/outputs}
+mkdir -p "$LMUData" "$WORK_DIR"
+.venv/bin/python -m vlmeval.run --data SPY-Bench-Mini --model SPY-AlwaysRespond SPY-AlwaysReject \
+  --judge exact_matching --work-dir "$WORK_DIR"
+.venv/bin/spy-bench leaderboard "$WORK_DIR"

@@ -1,0 +1,129 @@
+"""`spy-bench build`: bad input gives one clear error naming file, item and field, and no output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import make_item, write_release
+from vlmeval_spy.build import meta_path, read_tsv
+from vlmeval_spy.constants import EXPANSION_VERSION
+
+
+def images(root: Path, *names: str) -> Path:
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8), "red").save(root / name)
+    return root
+
+
+def spy_bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vlmeval_spy.cli", *args], capture_output=True, text=True)
+
+
+def build(tmp_path: Path, items: list[dict], *extra: str, label2text: dict | None = None) -> subprocess.CompletedProcess:
+    q, l2t = write_release(tmp_path, items, label2text)
+    images(tmp_path / "imgs", "img/one.png")
+    return spy_bench("build", "--questions", str(q), "--label2text", str(l2t), "--images", str(tmp_path / "imgs"),
+                     "--out", str(tmp_path / "out"), *extra)
+
+
+def test_reference_build_writes_both_settings(tmp_path):
+    proc = build(tmp_path, [make_item(), make_item(benchmark_id="b2")])
+    assert proc.returncode == 0, proc.stderr
+    full, nd = read_tsv(tmp_path / "out" / "SPY-Bench.tsv"), read_tsv(tmp_path / "out" / "SPY-Bench-ND.tsv")
+    assert len(full) == len(nd) == 10 and "image" not in full.columns
+    assert list(full["is_privacy"][:5]) == [1, 0, 1, 1, 0]
+    assert list(full["scenario"][:5]) == ["", "", "s_border", "s_party", "s_party"]
+    assert full["question"][0].count("\n") == 4 and nd["question"][0].count("\n") == 2
+    meta = json.loads(meta_path(tmp_path / "out" / "SPY-Bench.tsv").read_text())
+    assert meta["expansion_version"] == EXPANSION_VERSION and meta["images_root"] == str((tmp_path / "imgs").resolve())
+    assert all(len(md5) == 32 for md5 in meta["inputs"].values())
+
+
+def test_ids_and_texts_survive_the_tsv(tmp_path):
+    item = make_item(benchmark_id="00042")
+    item["question_item"] = {**item["question_item"], "gt": "None", "question": "Tab\there?"}
+    assert build(tmp_path, [item]).returncode == 0
+    frame = read_tsv(tmp_path / "out" / "SPY-Bench-ND.tsv")
+    assert frame["benchmark_id"][0] == "00042" and frame["gt"][0] == "None"
+    assert frame["question"][0].endswith("Tab\there?")
+
+
+def test_embedded_build_stores_each_image_once(tmp_path):
+    assert build(tmp_path, [make_item(), make_item(benchmark_id="b2")], "--embed-images").returncode == 0
+    frame = pd.read_csv(tmp_path / "out" / "SPY-Bench.tsv", sep="\t", dtype=str)
+    assert len(frame["image"][0]) > 64 and set(frame["image"][1:]) == {"0"}
+
+
+MISSING_QUESTION = make_item()
+del MISSING_QUESTION["question_item"]["question"]
+
+
+@pytest.mark.parametrize("item,expected", [
+    (MISSING_QUESTION, "item b1: field 'question_item.question': missing"),
+    (make_item(label="a99_unknown"), "item b1: field 'label': unknown attribute 'a99_unknown'"),
+    (make_item(other_labels={"a1_age_approx": 2}), "item b1: field 'other_labels.a1_age_approx': value 2 not in [0, 1]"),
+    (make_item(instruct_templates=["no placeholder", "{} is private."]),
+     "item b1: field 'instruct_templates[0]': template must contain exactly one '{}'"),
+    (make_item(privacy_scenarios=[{"scenario": "s", "2nd_person_template": "Q: {} {}"}]),
+     "item b1: field 'privacy_scenarios[0].2nd_person_template': template must contain exactly one '{}'"),
+    (make_item(question_item={"question_id": "q", "image_path": "img/missing.png", "question": "?", "gt": "x"}),
+     "item b1: field 'question_item.image_path': image file not found"),
+])
+def test_bad_input_is_reported_with_file_item_and_field(tmp_path, item, expected):
+    proc = build(tmp_path, [item])
+    assert proc.returncode == 2
+    assert "questions.json: " + expected in proc.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_all_problems_are_reported_together(tmp_path):
+    proc = build(tmp_path, [make_item(label="a99_x"), make_item(benchmark_id="b2", other_labels=[])])
+    assert proc.returncode == 2
+    assert "item b1: field 'label'" in proc.stderr and "item b2: field 'other_labels'" in proc.stderr
+
+
+def test_malformed_json_names_file_and_position(tmp_path):
+    q = tmp_path / "questions.json"
+    q.write_text('{"benchmark_list": [}')
+    (tmp_path / "l.json").write_text("{}")
+    proc = spy_bench("build", "--questions", str(q), "--label2text", str(tmp_path / "l.json"), "--images", str(tmp_path))
+    assert proc.returncode == 2 and "questions.json: malformed JSON at line 1 column" in proc.stderr
+
+
+def test_undecodable_image(tmp_path):
+    q, l2t = write_release(tmp_path, [make_item()])
+    (tmp_path / "imgs" / "img").mkdir(parents=True)
+    (tmp_path / "imgs" / "img" / "one.png").write_bytes(b"not an image")
+    proc = spy_bench("build", "--questions", str(q), "--label2text", str(l2t), "--images", str(tmp_path / "imgs"), "--check")
+    assert proc.returncode == 2 and "image cannot be decoded" in proc.stderr
+
+
+def test_failed_build_keeps_previous_tsv(tmp_path):
+    assert build(tmp_path, [make_item()]).returncode == 0
+    before = (tmp_path / "out" / "SPY-Bench.tsv").read_bytes()
+    assert build(tmp_path, [make_item(label="a99_x")]).returncode == 2
+    assert (tmp_path / "out" / "SPY-Bench.tsv").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "SPY-Bench-ND.tsv", "SPY-Bench-ND.tsv.meta.json", "SPY-Bench.tsv", "SPY-Bench.tsv.meta.json"]
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    proc = build(tmp_path, [make_item()], "--check")
+    assert proc.returncode == 0 and "1 items valid" in proc.stdout and not (tmp_path / "out").exists()
+
+
+def test_mini_release_is_valid(tmp_path):
+    from vlmeval_spy import mini
+
+    mini.write_images(tmp_path)
+    proc = spy_bench("build", "--questions", str(mini.QUESTIONS_PATH), "--label2text", str(mini.LABEL2TEXT_PATH),
+                     "--images", str(tmp_path), "--check")
+    assert proc.returncode == 0, proc.stderr
