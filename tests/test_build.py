@@ -127,3 +127,60 @@ def test_mini_release_is_valid(tmp_path):
     proc = spy_bench("build", "--questions", str(mini.QUESTIONS_PATH), "--label2text", str(mini.LABEL2TEXT_PATH),
                      "--images", str(tmp_path), "--check")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_label2text_is_optional_when_items_carry_their_own(tmp_path):
+    item = make_item(label2text={"a1_age_approx": "age", "a25_nationality": "citizenship", "a37_receipt": "receipt"})
+    q, _ = write_release(tmp_path, [item])
+    images(tmp_path / "imgs", "img/one.png")
+    proc = spy_bench("build", "--questions", str(q), "--images", str(tmp_path / "imgs"), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert read_tsv(tmp_path / "out" / "SPY-Bench-ND.tsv")["question"][0].startswith("citizenship is considered")
+
+
+def test_duplicate_ids_and_unpairable_scenarios(tmp_path):
+    twice = [{"scenario": "s_party", "2nd_person_template": "A {}"}, {"scenario": "s_party", "2nd_person_template": "B {}"}]
+    proc = build(tmp_path, [make_item(), make_item(), make_item(benchmark_id="b3", privacy_scenarios=twice)])
+    assert proc.returncode == 2
+    assert "item b1: field 'benchmark_id': duplicate benchmark_id" in proc.stderr
+    assert "item b3: field 'privacy_scenarios': scenario 's_party' appears more than once" in proc.stderr
+
+
+def test_scenarios_json_consistency(tmp_path):
+    scenarios = {"s_border": {"labels": ["a25_nationality"]}, "s_party": {"labels": ["a25_nationality"]}}
+    (tmp_path / "scenarios.json").write_text(json.dumps(scenarios))
+    proc = build(tmp_path, [make_item(), make_item(benchmark_id="b2", non_privacy_scenarios=[
+        {"scenario": "s_unknown", "2nd_person_template": "{}"}])], "--scenarios", str(tmp_path / "scenarios.json"))
+    assert proc.returncode == 2
+    assert ("item b1: field 'privacy_scenarios[0].scenario': scenarios.json lists 'a25_nationality' for scenario "
+            "'s_party'") in proc.stderr
+    assert "item b2: field 'non_privacy_scenarios[0].scenario': scenario 's_unknown' is not in scenarios.json" in proc.stderr
+
+
+def test_mini_items_agree_with_mini_scenarios(tmp_path):
+    from vlmeval_spy import mini
+    from vlmeval_spy.release import check_scenarios, load_label2text, load_release, load_scenarios
+
+    items = load_release(mini.QUESTIONS_PATH, load_label2text(mini.LABEL2TEXT_PATH))
+    assert check_scenarios(items, load_scenarios(mini.SCENARIOS_PATH), "q") == []
+
+
+def test_interrupted_build_keeps_old_tsv_and_leaves_no_temporaries(tmp_path, monkeypatch):
+    from vlmeval_spy import build as build_module
+    from vlmeval_spy.release import parse_release
+    from conftest import LABEL2TEXT
+
+    assert build(tmp_path, [make_item()]).returncode == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    items = parse_release({"benchmark_list": [make_item(benchmark_id=f"n{i}") for i in range(50)]}, "q", LABEL2TEXT)
+    calls = iter(range(10**6))
+
+    def render_then_die(sample, distractors):
+        if next(calls) == 60:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-way
+        return "prompt"
+
+    monkeypatch.setattr(build_module, "render_prompt", render_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        build_module.write_datasets(items, tmp_path / "imgs", tmp_path / "out", embed=True)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before

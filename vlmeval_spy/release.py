@@ -259,3 +259,32 @@ class _ItemChecker:
         ids = [s.id for group in scenarios.values() for s in group]
         for sid in sorted({s for s in ids if ids.count(s) > 1}):
             self.fail("privacy_scenarios", f"scenario '{sid}' appears more than once in the item")
+
+
+def load_scenarios(path: str | Path) -> dict[str, dict]:
+    """Read `scenarios.json`: scenario id -> {name, type, labels, templates, ...}."""
+    data = read_json(path)
+    problems = [] if isinstance(data, dict) else [Problem(str(path), "expected an object of scenarios")]
+    for sid, entry in (data.items() if isinstance(data, dict) else ()):
+        if not isinstance(entry, dict) or not isinstance(entry.get("labels"), list):
+            problems.append(Problem(str(path), "missing or not a list", sid, "labels"))
+    if problems:
+        raise SpyDataError(problems)
+    return data
+
+
+def check_scenarios(items: list[Item], scenarios: Mapping[str, dict], file: str) -> list[Problem]:
+    """Items must use known scenarios, as legitimate-need contexts only for the scenario's labels."""
+    problems = []
+    for item in items:
+        for fld, group, legitimate in (("non_privacy_scenarios", item.non_privacy_scenarios, True),
+                                       ("privacy_scenarios", item.privacy_scenarios, False)):
+            for i, scenario in enumerate(group):
+                where = f"{fld}[{i}].scenario"
+                if scenario.id not in scenarios:
+                    problems.append(Problem(file, f"scenario '{scenario.id}' is not in scenarios.json", item.benchmark_id, where))
+                elif (item.label in scenarios[scenario.id]["labels"]) != legitimate:
+                    says = "does not list" if legitimate else "lists"
+                    problems.append(Problem(file, f"scenarios.json {says} '{item.label}' for scenario '{scenario.id}'",
+                                            item.benchmark_id, where))
+    return problems
