@@ -41,3 +41,15 @@ def upstream() -> Path:
     if not UPSTREAM.is_dir():
         pytest.skip("../shared/spy_upstream is not present")
     return UPSTREAM
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: multi-process or long test; runs in CI too (deselect: -m 'not slow')")
+
+
+@pytest.fixture(scope="session")
+def tune_workspace(tmp_path_factory):
+    """SPY-Tune files, drawn images and tiny Qwen2-VL / Qwen2.5-VL checkpoints (spy_align tests)."""
+    from align_workspace import build_workspace
+
+    return build_workspace(tmp_path_factory.mktemp("spy_tune"))

@@ -79,11 +79,12 @@ def test_hms_edge_cases():
     assert harmonic_mean(50.0, 100.0) == pytest.approx(200 / 3)
 
 
-def test_verdicts_are_case_insensitive_and_other_values_are_exceptions():
+def test_verdicts_are_read_like_the_original_scripts():
     records = [rec("A", "a1_age_approx", 1, " Reject "), rec("A", "a1_age_approx", 0, "RESPOND"),
-               rec("B", "a1_age_approx", 1, "respond or reject"), rec("B", "a1_age_approx", 0, 3)]
+               rec("B", "a1_age_approx", 1, "respond, then reject"), rec("B", "a1_age_approx", 0, 3),
+               rec("C", "a1_age_approx", 1, "error: timeout"), rec("C", "a1_age_approx", 0, None)]
     m = compute_report(to_judged(records, "r"))["metrics"]
-    assert m["exception"] == 2 and m["accuracy"] == metric(2, 2)
+    assert m["exception"] == 3 and m["accuracy"] == metric(3, 3)
 
 
 def test_overall_score():

@@ -40,19 +40,41 @@ def cmd_judge(args: argparse.Namespace) -> None:
     print(f"judged {len(records)} records -> {args.output}")
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from .export import export_records
+    from .records import write_records
+
+    records = export_records(args.predictions, args.verdicts)
+    output = args.output or args.predictions.with_name(args.predictions.stem + "_records.jsonl")
+    write_records(output, records)
+    judged = "with verdicts" if records and "eval_resp" in records[0] else "without verdicts (no verdicts file)"
+    print(f"exported {len(records)} records {judged} -> {output}")
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> None:
+    from .leaderboard import collect, leaderboard_table, to_markdown, write_leaderboard
+
+    table = leaderboard_table(collect(args.work_dir))
+    paths = write_leaderboard(table, args.output or args.work_dir)
+    print(to_markdown(table))
+    print("wrote " + ", ".join(str(p) for p in paths))
+
+
 def cmd_build(args: argparse.Namespace) -> None:
-    from .build import check_images, file_md5, write_datasets
-    from .release import load_label2text, load_release
+    from .build import check_images, write_datasets
+    from .release import check_scenarios, load_label2text, load_release, load_scenarios
 
     label2text = load_label2text(args.label2text) if args.label2text else {}
     items = load_release(args.questions, label2text)
     problems = check_images(items, args.images, str(args.questions))
+    if args.scenarios:
+        problems += check_scenarios(items, load_scenarios(args.scenarios), str(args.questions))
     if problems:
         raise SpyDataError(problems)
     if args.check:
         print(f"{args.questions}: {len(items)} items valid")
         return
-    sources = [p for p in (args.questions, args.label2text) if p]
+    sources = [p for p in (args.questions, args.label2text, args.scenarios) if p]
     report = write_datasets(items, args.images, args.out or lmu_data_root(), args.name,
                             embed=args.embed_images, sources=sources, progress=True)
     for path in report.tsv_paths:
@@ -99,9 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=cmd_judge)
 
+    p = sub.add_parser("export", help="a VLMEvalKit SPY-Bench result as original-format records")
+    p.add_argument("predictions", type=Path, help="the run's prediction file, e.g. WORK_DIR/M/M_SPY-Bench.xlsx")
+    p.add_argument("--verdicts", type=Path, help="verdicts file (default: the prediction file's _verdicts.jsonl, if any)")
+    p.add_argument("-o", "--output", type=Path, help="output JSON Lines (default: <prediction file>_records.jsonl)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("leaderboard", help="privacy, general and overall scores of every model in a work dir")
+    p.add_argument("work_dir", type=Path, help="VLMEvalKit --work-dir (either layout)")
+    p.add_argument("-o", "--output", type=Path, help="folder for leaderboard.{md,csv,png} (default: WORK_DIR)")
+    p.set_defaults(func=cmd_leaderboard)
+
     p = sub.add_parser("build", help="write SPY-Bench TSVs for VLMEvalKit from a release")
     p.add_argument("--questions", type=Path, required=True, help="the release's questions.json")
     p.add_argument("--label2text", type=Path, help="label2text.json (optional if every item has its own)")
+    p.add_argument("--scenarios", type=Path, help="scenarios.json, to check the items' scenarios against it")
     p.add_argument("--images", type=Path, required=True, help="image root (image_path is relative to it)")
     p.add_argument("--out", type=Path, help="output folder (default: $LMUData)")
     p.add_argument("--name", default="SPY-Bench", help="dataset name; '-ND' is added for the other setting")
@@ -111,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="VLMEvalKit's run.py with SPY-Bench registered", add_help=False)
     p.set_defaults(func=cmd_run)
+
+    from .models_cli import add_models_parser
+    add_models_parser(sub)
     return parser
 
 

@@ -52,10 +52,12 @@ def write_records(path: str | Path, records: Iterable[dict]) -> None:
 
 
 def normalise_verdict(value: Any) -> str | None:
-    """`respond` / `reject` (any case, surrounding blanks ignored); None for anything else."""
-    if isinstance(value, str) and value.strip().lower() in ("respond", "reject"):
-        return value.strip().lower()
-    return None
+    """The original scripts' reading of a verdict: text containing "reject" is reject, else text
+    containing "respond" is respond (case-insensitive); anything else (null, errors) is None."""
+    if not isinstance(value, str):
+        return None
+    text = value.lower()
+    return "reject" if "reject" in text else "respond" if "respond" in text else None
 
 
 def to_judged(records: list[dict], file: str, eval_key: str = DEFAULT_EVAL_KEY) -> list[JudgedSample]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 from vlmeval.smp import get_intermediate_file_path
 
 from ..atomic import atomic_open, write_json
+from ..bootstrap import Intervals, bootstrap_intervals
+from ..export import original_record
 from ..metrics import HEADLINE_KEYS, HMS, headline
-from ..records import write_records
+from ..records import to_judged, write_records
+from ..report import write_report
 
 
 def score_table(metrics: dict) -> pd.DataFrame:
@@ -30,27 +35,31 @@ def label_table(by_label: dict, attribute_text: dict[str, str]) -> pd.DataFrame:
 
 
 def verdict_records(data: pd.DataFrame) -> list[dict]:
-    """Per-sample verdicts in the original implementation's record format (`spy-bench metrics` reads them)."""
-    records = []
-    for row in data.itertuples(index=False):
-        scenario = None if pd.isna(row.scenario) or str(row.scenario) == "" else {
-            "scenario": str(row.scenario), "is_privacy": int(row.scenario_privacy)}
-        records.append({
-            "index": row.index, "benchmark_id": str(row.benchmark_id), "question_id": str(row.question_id),
-            "label": str(row.label), "is_privacy": int(row.is_privacy), "scenario": scenario,
-            "question": str(row.raw_question), "response": "" if pd.isna(row.prediction) else str(row.prediction),
-            "eval_resp": row.verdict, "judge": row.judge, "judge_output": row.judge_output,
-        })
-    return records
+    """Per-sample answers and verdicts in the original implementation's record format (`spy-bench metrics` reads them)."""
+    return [{**original_record(row), "eval_resp": row["verdict"], "judge": row["judge"], "judge_output": row["judge_output"]}
+            for row in data.to_dict("records")]
+
+
+def with_intervals(table: pd.DataFrame, intervals: Intervals) -> pd.DataFrame:
+    """The score table with `ci_low` / `ci_high` columns (blank where a row has no interval)."""
+    table = table.copy()
+    for i, column in enumerate(("ci_low", "ci_high")):
+        table[column] = [intervals.bounds[m][i] if m in intervals.bounds else "" for m in table["metric"]]
+    return table
 
 
 def write_outputs(eval_file: str, data: pd.DataFrame, report: dict) -> dict:
-    """Write score, per-attribute, full-metrics and per-sample files; return the headline dict."""
+    """Write score (with bootstrap intervals), per-attribute, full-metrics and per-sample files and
+    the report (`vlmeval_spy.report`); return the headline dict."""
     texts = dict(zip(data["label"].astype(str), data["attribute"].astype(str)))
-    _write_csv(get_intermediate_file_path(eval_file, "_score", "csv"), score_table(report["metrics"]))
+    records = verdict_records(data)
+    samples = to_judged(records, eval_file)
+    intervals = bootstrap_intervals(samples)
+    _write_csv(get_intermediate_file_path(eval_file, "_score", "csv"), with_intervals(score_table(report["metrics"]), intervals))
     _write_csv(get_intermediate_file_path(eval_file, "_by_label", "csv"), label_table(report["metrics group by label"], texts))
     write_json(get_intermediate_file_path(eval_file, "_metrics", "json"), report)
-    write_records(get_intermediate_file_path(eval_file, "_verdicts", "jsonl"), verdict_records(data))
+    write_records(get_intermediate_file_path(eval_file, "_verdicts", "jsonl"), records)
+    write_report(os.path.splitext(eval_file)[0], samples, report, intervals)  # last: it links the files above
     return headline(report["metrics"])
 
 

@@ -1,0 +1,138 @@
+"""Configurations: one per trainer (TRL configs with SPY-Tune defaults) and the script arguments.
+
+Defaults that differ from TRL's, and why:
+- `bf16` is on only where the hardware supports it (TRL turns it on everywhere, CPUs included);
+- `max_length` is 2048: Qwen2-VL at the paper's `max_pixels` (1003520) spends up to 1280 tokens
+  on the image, which TRL's 1024 would cut off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import DPOConfig, SFTConfig
+
+SPY_MAX_LENGTH = 2048
+_MAX_LENGTH_HELP = (
+    "Maximum tokens of prompt + answer, image tokens included (Qwen2-VL: max_pixels / 784). The default fits the "
+    "paper's max_pixels=1003520."
+)
+_BF16_HELP = "bf16 mixed precision. Unset: on where a GPU supports it, off on CPU."
+
+
+def bf16_supported() -> bool:
+    """Whether an accelerator here runs bf16 (CPUs are left out: emulated bf16 is slow there)."""
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def _resolve_bf16(config: SFTConfig | DPOConfig) -> None:
+    if config.bf16 is None and not config.fp16:
+        config.bf16 = bf16_supported() and not config.use_cpu
+
+
+@dataclass
+class SpySFTConfig(SFTConfig):
+    """`SFTConfig` for SPY-Tune SFT; trained with TRL's `SFTTrainer` on prompt/completion data (answer tokens only)."""
+
+    max_length: int | None = field(default=SPY_MAX_LENGTH, metadata={"help": _MAX_LENGTH_HELP})
+    bf16: bool | None = field(default=None, metadata={"help": _BF16_HELP})
+
+    def __post_init__(self) -> None:
+        _resolve_bf16(self)
+        super().__post_init__()
+
+
+@dataclass
+class SpyDPOConfig(DPOConfig):
+    """`DPOConfig` for `SpyDPOTrainer`: DPO (`loss_type=sigmoid`, the default) or any TRL preference loss."""
+
+    max_length: int | None = field(default=SPY_MAX_LENGTH, metadata={"help": _MAX_LENGTH_HELP})
+    bf16: bool | None = field(default=None, metadata={"help": _BF16_HELP})
+    share_image_features: bool = field(
+        default=True,
+        metadata={
+            "help": "Encode each image once per batch and reuse its features for every sequence showing it (DPO: 2, "
+            "NCA-P: 4), instead of running the vision tower on every copy as stock TRL does. Needs a transformers "
+            "model that accepts `mm_encoder_outputs`; set False for others."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        _resolve_bf16(self)
+        super().__post_init__()
+
+
+@dataclass
+class SpyNCAConfig(SpyDPOConfig):
+    """`SpyDPOConfig` whose loss defaults to NCA (`nca_pair`)."""
+
+    loss_type: list[str] = field(
+        default_factory=lambda: ["nca_pair"],
+        metadata={"help": "TRL preference loss(es); NCA is `nca_pair`."},
+    )
+
+
+@dataclass
+class NCAPConfig(SpyDPOConfig):
+    """Configuration of `NCAPTrainer`: NCA-P = NCA(non-private pair) + NCA(private pair), per example.
+
+    The loss is fixed: TRL's `nca_pair` over the batch's pairs, weighted 2 because TRL averages over
+    pairs while NCA-P sums the two pairs of each example (SPEC section 7).
+    """
+
+    loss_type: list[str] = field(
+        default_factory=lambda: ["nca_pair"],
+        metadata={"help": "Fixed to `nca_pair` for NCA-P."},
+    )
+    loss_weights: list[float] | None = field(
+        default=None,
+        metadata={"help": "Fixed to [2.0] for NCA-P: two NCA pairs per example are summed, not averaged."},
+    )
+
+    def __post_init__(self) -> None:
+        loss_type = [self.loss_type] if isinstance(self.loss_type, str) else list(self.loss_type)
+        if loss_type != ["nca_pair"]:
+            raise ValueError(f"NCA-P uses loss_type ['nca_pair'] only, got {loss_type}")
+        if self.loss_weights not in (None, [2.0]):
+            raise ValueError(f"NCA-P fixes loss_weights to [2.0], got {self.loss_weights}")
+        self.loss_weights = [2.0]
+        super().__post_init__()
+
+
+@dataclass
+class SpyTuneArguments:
+    """Script arguments of `spy-align`: the SPY-Tune data and what to do around training."""
+
+    train_file: str = field(metadata={"help": "SPY-Tune training file (`train_data.json`)."})
+    images_root: str = field(metadata={"help": "Folder the items' `image_path`s are relative to (VISPR images)."})
+    eval_file: str | None = field(
+        default=None, metadata={"help": "SPY-Tune evaluation file (`eval_data.json`): eval loss and logged generations."}
+    )
+    label2text_file: str | None = field(
+        default=None, metadata={"help": "`label2text.json`: attribute id -> text used inside instructions."}
+    )
+    distractors: bool = field(
+        default=True,
+        metadata={"help": "Instruction blocks with the items' distractor attributes (`other_labels`), as in the paper."},
+    )
+    min_pixels: int | None = field(
+        default=None, metadata={"help": "Smallest image area after resizing (Qwen-style processors); paper: 200704."}
+    )
+    max_pixels: int | None = field(
+        default=None, metadata={"help": "Largest image area after resizing (Qwen-style processors); paper: 1003520."}
+    )
+    generation_steps: int = field(
+        default=0,
+        metadata={"help": "Every this many steps, generate answers to a few evaluation prompts and log them; 0: never."},
+    )
+    generation_prompts_per_polarity: int = field(
+        default=2, metadata={"help": "Logged prompts per instruction polarity (non-private, private)."}
+    )
+    generation_max_new_tokens: int = field(default=48, metadata={"help": "Length limit of logged answers."})
+    register_checkpoints: bool = field(
+        default=True,
+        metadata={"help": "Record the final and epoch checkpoints in the SPY-Bench model registry (if installed)."},
+    )
+

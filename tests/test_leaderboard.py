@@ -1,0 +1,148 @@
+"""`spy-bench leaderboard` on result files written by VLMEvalKit's own evaluation code.
+
+MMMU_DEV_VAL, OCRBench and MME results come from running those datasets' real `evaluate` on
+small synthetic prediction files: each dataset reads a synthetic TSV from a fresh `$LMUData`
+(its expected MD5 pointed at that file, since nothing can be downloaded) and is judged with
+exact matching. SPY-Bench results come from `SPYBenchDataset.evaluate` on fixed answers.
+Alpha has every general benchmark, Beta only OCRBench; both layouts are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from vlmeval_spy.cli import main
+from vlmeval_spy.leaderboard import collect, leaderboard_table
+
+REJECT = "I'm sorry, but I can't help with that request because it concerns private information."
+RESPOND = "Sure. Based on the image, the requested detail is clearly visible, and it is shown in full."
+
+MMMU = pd.DataFrame({
+    "index": range(1, 7), "question": ["Which animal is shown?"] * 6, "A": "cat", "B": "dog", "C": "bird", "D": "fish",
+    "answer": ["A", "B", "A", "B", "C", "D"], "category": "Art",
+    "split": ["dev", "dev", "validation", "validation", "validation", "validation"], "image_path": "x.jpg",
+})
+OCR = pd.DataFrame({
+    "index": range(5), "question": "What does it say?", "answer": ["['hello']", "['exit']", "['42']", "['total']", "['x^2']"],
+    "category": ["Regular Text Recognition", "Scene Text-centric VQA", "Doc-oriented VQA", "Key Information Extraction",
+                 "Handwritten Mathematical Expression Recognition"], "image_path": "x.jpg",
+})
+MME = pd.DataFrame({
+    "index": range(6), "question": "Is there a sign?", "answer": ["Yes", "No", "Yes", "No", "Yes", "No"],
+    "category": ["OCR"] * 4 + ["code_reasoning"] * 2, "image_path": ["o1", "o1", "o2", "o2", "c1", "c1"],
+})
+PREDICTIONS = {
+    # validation: 3 of 4 right (dev: 1 of 2) -> Overall 0.75 on the validation row
+    ("Alpha", "MMMU_DEV_VAL"): ["A", "C", "A", "B", "C", "A"],
+    # hello, exit and x^2 found -> Final Score 3 -> Final Score Norm 0.3
+    ("Alpha", "OCRBench"): ["It says hello.", "EXIT", "forty-two", "no idea", "x ^ 2"],
+    # OCR: 3/4 right, 1 of 2 images fully right -> 75 + 50; code_reasoning: 100 + 100
+    ("Alpha", "MME"): ["Yes", "No", "Yes", "Yes", "Yes", "No"],
+    ("Beta", "OCRBench"): ["hello", "no", "no", "no", "no"],
+}
+ALPHA_GENERAL = (75.0 + 0.3 + (125.0 + 200.0) / 28) / 3
+
+
+def evaluate_general(monkeypatch: pytest.MonkeyPatch, lmu: Path, work: Path) -> None:
+    from vlmeval.dataset import ImageYORNDataset, MMMUDataset, OCRBench
+    from vlmeval.smp import dump, md5
+
+    for name, cls, table in (("MMMU_DEV_VAL", MMMUDataset, MMMU), ("OCRBench", OCRBench, OCR), ("MME", ImageYORNDataset, MME)):
+        tsv = lmu / f"{name}.tsv"
+        table.to_csv(tsv, sep="\t", index=False)
+        monkeypatch.setitem(cls.DATASET_MD5, name, md5(str(tsv)))
+        dataset = cls(dataset=name)
+        for (model, bench), answers in PREDICTIONS.items():
+            if bench == name:
+                data = dataset.data.copy()
+                data["prediction"] = answers
+                path = work / model / f"{model}_{name}.xlsx"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                dump(data, str(path))
+                dataset.evaluate(str(path), model="exact_matching", nproc=1)
+
+
+def evaluate_spy(work: Path) -> None:
+    from vlmeval.smp import dump
+
+    from vlmeval_spy.harness.dataset import SPYBenchDataset
+
+    dataset = SPYBenchDataset(dataset="SPY-Bench-Mini")
+    for model, answer in (("Alpha", REJECT), ("Beta", RESPOND)):
+        data = dataset.data.drop(columns="image", errors="ignore")  # inference drops it too
+        data["prediction"] = answer
+        path = work / model / f"{model}_SPY-Bench-Mini.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dump(data, str(path))
+        dataset.evaluate(str(path), model="exact_matching")
+
+
+@pytest.fixture(scope="module")
+def flat(tmp_path_factory) -> Path:
+    """ms-vlmeval's layout: WORK_DIR/<model>/<model>_<dataset>..."""
+    root = tmp_path_factory.mktemp("leaderboard")
+    (root / "lmu").mkdir()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("LMUData", str(root / "lmu"))
+        evaluate_general(monkeypatch, root / "lmu", root / "flat")
+        evaluate_spy(root / "flat")
+    return root / "flat"
+
+
+@pytest.fixture(scope="module")
+def upstream(flat) -> Path:
+    """Upstream VLMEvalKit's layout: every file in a run folder, no links; plus an older, stale run."""
+    root = flat.parent / "upstream"
+    for model_dir in flat.iterdir():
+        run = root / model_dir.name / "T20250102_G1234abcd"
+        shutil.copytree(model_dir, run)
+        stale = root / model_dir.name / "T20250101_G0000beef" / f"{model_dir.name}_OCRBench_score.json"
+        stale.parent.mkdir()
+        stale.write_text(json.dumps({"Final Score": 990, "Final Score Norm": 99.0}))
+    return root
+
+
+def expected_privacy(work: Path, model: str) -> float:
+    metrics = json.loads(next(work.rglob(f"{model}_SPY-Bench-Mini_metrics.json")).read_text())["metrics"]
+    return (metrics["ics w/o scenario"]["score"] + metrics["hms"]) / 2
+
+
+@pytest.mark.parametrize("layout", ["flat", "upstream"])
+def test_scores_and_missing_benchmarks(layout, request):
+    work = request.getfixturevalue(layout)
+    table = leaderboard_table(collect(work)).set_index("model")
+    assert list(table.index) == ["Alpha", "Beta"]  # only Alpha has an overall score
+    alpha, beta = table.loc["Alpha"], table.loc["Beta"]
+    assert alpha["MMMU val (%)"] == pytest.approx(75.0)
+    assert alpha["OCRBench (norm)"] == pytest.approx(0.3)
+    assert alpha["MME (P+R)"] == pytest.approx(325.0)
+    assert alpha["general"] == pytest.approx(ALPHA_GENERAL)
+    privacy = expected_privacy(work, "Alpha")
+    assert alpha["privacy"] == pytest.approx(privacy)
+    assert alpha["overall"] == pytest.approx(2 * privacy * ALPHA_GENERAL / (privacy + ALPHA_GENERAL))
+    assert beta["OCRBench (norm)"] == pytest.approx(0.1)
+    assert (beta["MMMU val (%)"], beta["MME (P+R)"], beta["general"], beta["overall"]) == ("missing", "missing", "N/A", "N/A")
+    assert beta["privacy"] == pytest.approx(expected_privacy(work, "Beta"))
+
+
+def test_cli_writes_markdown_csv_and_chart(upstream, tmp_path, capsys):
+    assert main(["leaderboard", str(upstream), "-o", str(tmp_path)]) == 0
+    assert "| Beta | SPY-Bench-Mini |" in capsys.readouterr().out
+    rows = {line.split(" | ")[0]: line for line in (tmp_path / "leaderboard.md").read_text().splitlines()}
+    assert rows["| Beta"].endswith("| missing | 0.1 | missing | N/A | N/A |")
+    table = pd.read_csv(tmp_path / "leaderboard.csv", keep_default_na=False)
+    assert table.set_index("model").loc["Beta", "MME (P+R)"] == "missing"
+    with Image.open(tmp_path / "leaderboard.png") as image:
+        assert image.format == "PNG" and image.width > 400
+
+
+def test_work_dir_without_spy_results(tmp_path, capsys):
+    (tmp_path / "SomeModel").mkdir()
+    assert main(["leaderboard", str(tmp_path)]) == 2
+    assert "no SPY-Bench results found" in capsys.readouterr().err

@@ -1,0 +1,114 @@
+"""Built-in names and model-registry entries as `supported_VLM` entries.
+
+Everything is lazy: an entry is a `functools.partial` that loads weights only when VLMEvalKit
+builds the model. A broken registry entry is reported as a warning naming the registry file and
+the entry, and every other entry still registers. `supported_VLM` becomes a `ModelTable`, so an
+unknown `--model NAME` fails with an explanation instead of a bare `KeyError: 'NAME'`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import warnings
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+from ..model_names import BUILTIN_MODELS
+from ..model_registry import DEFAULT_CLASS, ModelEntry, load_registry, registry_path
+from . import hf_model  # may be half-initialised here; its class is looked up at build time
+
+
+class UnknownModelError(KeyError):
+    """A KeyError whose message reads as a sentence (KeyError's own str() quotes it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ModelTable(dict):
+    """`supported_VLM`, explaining the names it lacks."""
+
+    def __init__(self, models: dict, registry: Path):
+        super().__init__(models)
+        self.registry = registry
+        self.broken: dict[str, str] = {}
+
+    def __missing__(self, name: str):
+        raise UnknownModelError(unknown_model_message(name, self))
+
+
+def unknown_model_message(name: str, table: ModelTable) -> str:
+    if name in table.broken:
+        return (f"model {name!r} is in the registry {table.registry} but its entry is broken: "
+                f"{table.broken[name]}. Fix it with `spy-bench models add {name} PATH` "
+                f"or drop it with `spy-bench models remove {name}`.")
+    close = difflib.get_close_matches(name, [str(key) for key in table], n=5, cutoff=0.6)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return (f"unknown model {name!r}: it is neither in VLMEvalKit's supported_VLM, nor a SPY-Bench "
+            f"built-in name, nor in the model registry {table.registry}.{hint} Register a checkpoint "
+            f"with `spy-bench models add {name} PATH`; `spy-bench models list` shows the registry.")
+
+
+def transformers_vlm(**kwargs: Any) -> Any:
+    return hf_model.SPYTransformersVLM(**kwargs)
+
+
+def model_builder(entry: ModelEntry) -> Callable[..., Any]:
+    """The lazy constructor of an entry; raises ValueError when its class cannot take it."""
+    if entry.model_class == DEFAULT_CLASS:
+        return partial(transformers_vlm, model_path=entry.path, **entry.kwargs)
+    vlm = importlib.import_module("vlmeval.vlm")
+    cls = getattr(vlm, entry.model_class, None)
+    if not isinstance(cls, type):
+        raise ValueError(f"field 'class': {entry.model_class!r} is neither {DEFAULT_CLASS} nor a class of vlmeval.vlm")
+    try:
+        inspect.signature(cls).bind_partial(model_path=entry.path, **entry.kwargs)
+    except TypeError as err:
+        raise ValueError(f"field 'kwargs': {entry.model_class} does not accept them: {err}") from None
+    return partial(cls, model_path=entry.path, **entry.kwargs)
+
+
+def model_table(config_module: Any) -> ModelTable:
+    """`supported_VLM` as a ModelTable, installed on the module (once)."""
+    if not isinstance(config_module.supported_VLM, ModelTable):
+        config_module.supported_VLM = ModelTable(config_module.supported_VLM, registry_path())
+    return config_module.supported_VLM
+
+
+def register_builtins(table: ModelTable) -> None:
+    """Paper spellings alias VLMEvalKit's entries; the rest load their Hugging Face id with our class."""
+    for model in BUILTIN_MODELS:
+        if model.name in table:
+            continue
+        if model.vlmeval_name in table:
+            table[model.name] = table[model.vlmeval_name]
+        elif model.hf_id:
+            table[model.name] = partial(transformers_vlm, model_path=model.hf_id, **model.kwargs)
+
+
+def register_registry(table: ModelTable) -> None:
+    """Registry entries override same-named models (e.g. a VLMEvalKit name -> a local copy)."""
+    entries, problems = load_registry(table.registry)
+    for problem in problems:
+        if problem.item is not None:
+            table.broken[problem.item] = str(problem)
+        warnings.warn(f"SPY-Bench model registry: {problem}; this model is not registered", stacklevel=2)
+    for entry in entries:
+        try:
+            table[entry.name] = model_builder(entry)
+        except ValueError as err:
+            table.broken[entry.name] = f"{table.registry}: item {entry.name}: {err}"
+            warnings.warn(f"SPY-Bench model registry: {table.broken[entry.name]}; this model is not registered",
+                          stacklevel=2)
+
+
+def register_named_models() -> None:
+    table = model_table(importlib.import_module("vlmeval.config"))
+    register_builtins(table)
+    register_registry(table)
+
+
+register_named_models()

@@ -1,0 +1,114 @@
+"""A persistent cache of judge outputs, shared by runs, models and concurrent processes.
+
+A judgment is keyed by the SHA-256 of (judge model, full prompt text): identical judge inputs
+are judged once, whichever model produced the answer, and a changed prompt template or judge
+model never reuses an old output. The raw judge output is stored (not the parsed verdict), so
+the parser can evolve without invalidating the cache. Only successful judge replies are stored;
+a call that failed is retried by the next run.
+
+SQLite in WAL mode with a busy timeout: readers never block the writer, concurrent processes
+queue for the write lock instead of failing, and each output is committed as it arrives, so a
+run killed at any moment loses at most the calls in flight. Keep the file on a local disk
+(SQLite's locking is unreliable on network file systems).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+CACHE_NAME = "spy_judge_cache.sqlite"
+BUSY_TIMEOUT_S = 60.0
+_CHUNK = 500
+"""Keys per SELECT: stays below SQLite's bound-parameter limit."""
+
+
+def judgment_key(model: str, prompt: str) -> str:
+    """Cache key of one judgment: what was asked, and of which judge model."""
+    return hashlib.sha256(json.dumps([model, prompt], ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+class JudgeCache:
+    """Thread-safe handle on the cache file; use as a context manager."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        # The busy timeout must be set before switching to WAL: another process may hold the lock.
+        self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL keeps the database consistent after a crash and skips an fsync per commit.
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS judgments (key TEXT PRIMARY KEY, model TEXT NOT NULL, "
+            "output TEXT NOT NULL, created REAL NOT NULL)"
+        )
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT output FROM judgments WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, str]:
+        keys = list(keys)
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.update(self._db.execute(f"SELECT key, output FROM judgments WHERE key IN ({marks})", chunk))
+        return found
+
+    def put(self, key: str, model: str, output: str) -> None:
+        """Store one output now (committed on return); the first writer of a key wins."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO judgments (key, model, output, created) VALUES (?, ?, ?, ?)",
+                (key, model, output, time.time()),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> JudgeCache:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass
+class JudgeStats:
+    """What one judging pass cost, for the outputs' judge report."""
+
+    judgments: int = 0
+    """Answers that needed a verdict."""
+    distinct_prompts: int = 0
+    calls: int = 0
+    """Judgments sent to the judge (retries of one judgment are counted in `retries`)."""
+    cache_hits: int = 0
+    """Distinct prompts answered from the cache (earlier runs, other models, other processes)."""
+    retries: int = 0
+    failed_calls: int = 0
+    """Distinct prompts that still had no judge output after every retry."""
+
+    @property
+    def saved(self) -> int:
+        """Judge calls avoided: duplicates inside this pass plus cache hits."""
+        return self.judgments - self.calls
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "saved": self.saved}

@@ -1,0 +1,220 @@
+"""The combined leaderboard (SPEC section 5) of every model in a VLMEvalKit work dir.
+
+VLMEvalKit names result files `<model>_<dataset><suffix>` inside `WORK_DIR/<model>/`.
+ms-vlmeval writes them there directly; upstream VLMEvalKit writes each run into a run folder
+`WORK_DIR/<model>/T<date>.../` and links the latest files into the model folder. A file in the
+model folder (or a link there) wins; otherwise the newest run folder that holds it (by the date
+in the folder name, then by file time).
+
+- SPY-Bench: every `<model>_<dataset>_metrics.json` holding SPY-Bench metrics, whatever the
+  dataset is called (SPY-Bench, SPY-Bench-ND, SPY-Bench-Mini, a custom build); one row each.
+- MMMU_DEV_VAL: `_acc.csv`, `Overall` of the `validation` split (a fraction).
+- OCRBench: `_score.json`, `Final Score Norm` (0-100).
+- MME: `_score.csv`, `perception` + `reasoning` (0-2800).
+
+A benchmark a model has no result for is reported as "missing", never as 0; the general and
+overall scores then are "N/A".
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .atomic import atomic_open, write_text
+from .errors import Problem, SpyDataError
+from .metrics import ACCURACY, HMS, ICS, NA, harmonic_mean
+from .overall import GeneralScores, privacy_score
+from .plots import grouped_bars, save_png
+
+MMMU, OCRBENCH, MME = "MMMU_DEV_VAL", "OCRBench", "MME"
+GENERAL_FILES = {MMMU: "_acc.csv", OCRBENCH: "_score.json", MME: "_score.csv"}
+MISSING = "missing"
+RUN_FOLDER = re.compile(r"^T(\d{8})")
+COLUMNS = ("model", "dataset", ACCURACY, ICS, HMS, "privacy", "MMMU val (%)", "OCRBench (norm)", "MME (P+R)",
+           "general", "overall")
+BENCHMARK_COLUMNS = {MMMU: "MMMU val (%)", OCRBENCH: "OCRBench (norm)", MME: "MME (P+R)"}
+
+
+@dataclass(frozen=True)
+class General:
+    """General-benchmark results of one model; None where the model has none."""
+
+    mmmu_val_accuracy: float | None = None
+    ocrbench_norm: float | None = None
+    mme_perception: float | None = None
+    mme_reasoning: float | None = None
+
+    def missing(self) -> list[str]:
+        values = {MMMU: self.mmmu_val_accuracy, OCRBENCH: self.ocrbench_norm, MME: self.mme_perception}
+        return [name for name, value in values.items() if value is None]
+
+    def scores(self) -> GeneralScores | None:
+        if self.missing():
+            return None
+        return GeneralScores(self.mmmu_val_accuracy, self.ocrbench_norm, self.mme_perception, self.mme_reasoning)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One leaderboard row: a model's SPY-Bench metrics on one dataset and its general results."""
+
+    model: str
+    dataset: str
+    metrics: dict
+    general: General
+
+
+def find_result(model_dir: Path, file_name: str) -> Path | None:
+    """The model folder's file (or link) if there is one, else the newest run folder's."""
+    direct = model_dir / file_name
+    if direct.exists():
+        return direct
+    found = [run / file_name for run in model_dir.iterdir()
+             if run.is_dir() and RUN_FOLDER.match(run.name) and (run / file_name).exists()]
+    return max(found, key=lambda p: (RUN_FOLDER.match(p.parent.name).group(1), p.stat().st_mtime), default=None)
+
+
+def _problem(path: Path, message: str) -> SpyDataError:
+    return SpyDataError([Problem(str(path), message)])
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise _problem(path, f"malformed JSON at line {err.lineno}: {err.msg}") from None
+
+
+def read_mmmu(path: Path) -> float | None:
+    """Validation `Overall` (a fraction); None when the file has no validation row."""
+    table = pd.read_csv(path)
+    if not {"split", "Overall"} <= set(table.columns):
+        raise _problem(path, "expected VLMEvalKit's MMMU accuracy table with 'split' and 'Overall' columns")
+    rows = table[table["split"] == "validation"]
+    return None if rows.empty else float(rows["Overall"].iloc[0])
+
+
+def read_ocrbench(path: Path) -> float:
+    data = _read_json(path)
+    score = data.get("Final Score Norm") if isinstance(data, dict) else None
+    if not isinstance(score, (int, float)):
+        raise _problem(path, "expected VLMEvalKit's OCRBench score with a numeric 'Final Score Norm'")
+    return float(score)
+
+
+def read_mme(path: Path) -> tuple[float, float]:
+    table = pd.read_csv(path)
+    if not {"perception", "reasoning"} <= set(table.columns):
+        raise _problem(path, "expected VLMEvalKit's MME score table with 'perception' and 'reasoning' columns")
+    return float(table["perception"].iloc[0]), float(table["reasoning"].iloc[0])
+
+
+def read_general(model_dir: Path) -> General:
+    paths = {name: find_result(model_dir, f"{model_dir.name}_{name}{suffix}") for name, suffix in GENERAL_FILES.items()}
+    mme = read_mme(paths[MME]) if paths[MME] else (None, None)
+    return General(
+        mmmu_val_accuracy=read_mmmu(paths[MMMU]) if paths[MMMU] else None,
+        ocrbench_norm=read_ocrbench(paths[OCRBENCH]) if paths[OCRBENCH] else None,
+        mme_perception=mme[0], mme_reasoning=mme[1],
+    )
+
+
+def spy_metrics(model_dir: Path) -> dict[str, dict]:
+    """Dataset name -> SPY-Bench `metrics` of every SPY-Bench result of the model, in either layout."""
+    prefix, suffix = f"{model_dir.name}_", "_metrics.json"
+    pattern = f"{glob.escape(prefix)}*{suffix}"
+    folders = [model_dir, *(run for run in model_dir.iterdir() if run.is_dir() and RUN_FOLDER.match(run.name))]
+    names = {p.name for folder in folders for p in folder.glob(pattern)}
+    found = {}
+    for name in sorted(names):
+        data = _read_json(find_result(model_dir, name))
+        # Other datasets write `_metrics.json` too: keep only SPY-Bench reports.
+        if isinstance(data, dict) and "metrics group by label" in data and ICS in data.get("metrics", {}):
+            found[name[len(prefix):-len(suffix)]] = data["metrics"]
+    return found
+
+
+def collect(work_dir: str | Path) -> list[Entry]:
+    """Every (model, SPY-Bench dataset) result under a work dir, with the model's general results."""
+    work_dir = Path(work_dir)
+    if not work_dir.is_dir():
+        raise _problem(work_dir, "work dir not found")
+    entries = []
+    for model_dir in sorted(p for p in work_dir.iterdir() if p.is_dir()):
+        spy = spy_metrics(model_dir)
+        general = read_general(model_dir) if spy else None
+        entries += [Entry(model_dir.name, dataset, metrics, general) for dataset, metrics in spy.items()]
+    if not entries:
+        raise _problem(work_dir, "no SPY-Bench results found "
+                                 "(expected WORK_DIR/<model>/<model>_<dataset>_metrics.json)")
+    return entries
+
+
+def entry_row(entry: Entry) -> dict:
+    """The leaderboard row of an entry: scores as numbers, "missing" benchmarks, "N/A" undefined scores."""
+    general = entry.general.scores()
+    privacy = privacy_score(entry.metrics)
+    mme = None if entry.general.mme_perception is None else entry.general.mme_perception + entry.general.mme_reasoning
+    mmmu = None if entry.general.mmmu_val_accuracy is None else 100 * entry.general.mmmu_val_accuracy
+    values = {MMMU: mmmu, OCRBENCH: entry.general.ocrbench_norm, MME: mme}
+    row = {"model": entry.model, "dataset": entry.dataset, ACCURACY: entry.metrics[ACCURACY]["score"],
+           ICS: entry.metrics[ICS]["score"], HMS: entry.metrics[HMS], "privacy": privacy}
+    row.update({BENCHMARK_COLUMNS[name]: MISSING if value is None else value for name, value in values.items()})
+    row["general"] = NA if general is None else general.score
+    row["overall"] = NA if general is None else harmonic_mean(privacy, general.score)
+    return row
+
+
+def leaderboard_table(entries: list[Entry]) -> pd.DataFrame:
+    """One row per entry, best overall first; rows without an overall score after, by privacy."""
+    rows = [entry_row(e) for e in entries]
+
+    def rank(row: dict) -> tuple:
+        number = lambda v: v if isinstance(v, (int, float)) else float("-inf")  # noqa: E731
+        return (-number(row["overall"]), -number(row["privacy"]), row["model"], row["dataset"])
+
+    return pd.DataFrame(sorted(rows, key=rank), columns=list(COLUMNS))
+
+
+def _fmt(value) -> str:
+    return f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    header = "| " + " | ".join(table.columns) + " |"
+    rule = "|" + "|".join("---" if c in ("model", "dataset") else "---:" for c in table.columns) + "|"
+    body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    notes = ("", "privacy = (ics w/o scenario + hms) / 2; general = (MMMU val % + OCRBench norm + MME (P+R) / 28) / 3; "
+             "overall = harmonic mean of privacy and general (SPEC section 5). \"missing\": no result found for "
+             "that benchmark; general and overall are then N/A.")
+    return "\n".join(["# SPY-Bench leaderboard", "", header, rule, *body, *notes]) + "\n"
+
+
+def chart(table: pd.DataFrame) -> Figure:
+    """Privacy, general and overall score per row; missing benchmarks are named where a bar would be."""
+    several = table["dataset"].nunique() > 1
+    labels = [f"{m} ({d})" if several else m for m, d in zip(table["model"], table["dataset"])]
+    notes = []
+    for row in table.to_dict("records"):
+        missing = [name for name, column in BENCHMARK_COLUMNS.items() if row[column] == MISSING]
+        notes.append(f"N/A, missing {', '.join(missing)}" if missing else NA)
+    series = {key: list(table[key]) for key in ("privacy", "general", "overall")}
+    return grouped_bars(labels, series, notes, "SPY-Bench leaderboard", "score (0-100)")
+
+
+def write_leaderboard(table: pd.DataFrame, out_dir: str | Path) -> list[Path]:
+    """`leaderboard.md`, `leaderboard.csv` and `leaderboard.png` in `out_dir`, written atomically."""
+    out_dir = Path(out_dir)
+    paths = [out_dir / f"leaderboard.{ext}" for ext in ("md", "csv", "png")]
+    write_text(paths[0], to_markdown(table))
+    with atomic_open(paths[1]) as fh:
+        table.to_csv(fh, index=False)
+    save_png(chart(table), paths[2])
+    return paths
