@@ -57,7 +57,7 @@ def cmd_config_path(name: str | None) -> int:
     return 0
 
 
-def run_method(name: str, argv: list[str]) -> int:
+def run_script(name: str, argv: list[str]) -> int:
     script = importlib.import_module(f"spy_align.scripts.{name}")
     parsed = script.make_parser(prog=f"spy-align {name}").parse_args_and_config(argv)
     try:
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if argv[:1] and argv[0] in METHODS:
-        return run_method(argv[0], argv[1:])
+        return run_script(argv[0], argv[1:])
     args = parser.parse_args(argv)
     if args.command == "config-path":
         return cmd_config_path(args.name)

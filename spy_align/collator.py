@@ -11,6 +11,7 @@ NCA-P. With `share_images`, pixels go once per image under `shared_images` (see
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import torch
@@ -98,7 +99,8 @@ class SpyPreferenceCollator(DataCollatorMixin):
     def _sequences(self, units: list[Unit], prompts: list[dict], examples: list[dict]) -> dict[str, torch.Tensor]:
         """Prompt + answer rows: chosen for every unit, then rejected; truncated and right-padded."""
         tokenizer = self.processor.tokenizer
-        answers = tokenizer([u.chosen for u in units] + [u.rejected for u in units], add_special_tokens=False)["input_ids"]
+        texts = [u.chosen for u in units] + [u.rejected for u in units]
+        answers = tokenizer(texts, add_special_tokens=False)["input_ids"]
         columns: dict[str, list[torch.Tensor]] = {}
         for row, answer in enumerate(answers):
             k = row % len(units)
@@ -130,10 +132,11 @@ class SpyPreferenceCollator(DataCollatorMixin):
     def _image_outputs(self, units: list[Unit], images: list[list], image_inputs: dict[str, torch.Tensor]) -> dict:
         if not self.share_images:
             return image_inputs
-        first = [sum(len(imgs) for imgs in images[:e]) for e in range(len(images))]
-        per_unit = [[first[u.example] + j for j in range(len(images[u.example]))] for u in units]
-        index = torch.tensor([i for _ in range(2) for unit_images in per_unit for i in unit_images])
-        n_images = first[-1] + len(images[-1])
+        # Images are numbered example after example; every row lists its example's images (rows: chosen, rejected).
+        starts = [0, *accumulate(len(example_images) for example_images in images)]
+        unit_images = [i for u in units for i in range(starts[u.example], starts[u.example + 1])]
+        index = torch.tensor(unit_images * 2)
+        n_images = starts[-1]
         # Small per-image keys (`image_grid_thw`) are also needed per sequence, e.g. for Qwen's 3D positions.
         per_row = {
             key: value[index] for key, value in image_inputs.items()

@@ -108,14 +108,16 @@ class SpyTuneArguments:
     train_file: str = field(metadata={"help": "SPY-Tune training file (`train_data.json`)."})
     images_root: str = field(metadata={"help": "Folder the items' `image_path`s are relative to (VISPR images)."})
     eval_file: str | None = field(
-        default=None, metadata={"help": "SPY-Tune evaluation file (`eval_data.json`): eval loss and logged generations."}
+        default=None,
+        metadata={"help": "SPY-Tune evaluation file (`eval_data.json`): eval loss and logged generations."},
     )
     label2text_file: str | None = field(
         default=None, metadata={"help": "`label2text.json`: attribute id -> text used inside instructions."}
     )
     distractors: bool = field(
         default=True,
-        metadata={"help": "Instruction blocks with the items' distractor attributes (`other_labels`), as in the paper."},
+        metadata={"help": "Instruction blocks with the items' distractor attributes (`other_labels`), as in the "
+                          "paper."},
     )
     min_pixels: int | None = field(
         default=None, metadata={"help": "Smallest image area after resizing (Qwen-style processors); paper: 200704."}
@@ -125,7 +127,8 @@ class SpyTuneArguments:
     )
     generation_steps: int = field(
         default=0,
-        metadata={"help": "Every this many steps, generate answers to a few evaluation prompts and log them; 0: never."},
+        metadata={"help": "Every this many steps, generate answers to a few evaluation prompts and log them; "
+                          "0: never."},
     )
     generation_prompts_per_polarity: int = field(
         default=2, metadata={"help": "Logged prompts per instruction polarity (non-private, private)."}

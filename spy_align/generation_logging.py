@@ -57,8 +57,9 @@ class GenerationLogCallback(TrainerCallback):
         inputs = processor(text=texts, images=[row["images"] for row in self.prompts], padding=True,
                            padding_side="left", return_tensors="pt", add_special_tokens=False)
         # Unwrapping gathers ZeRO-3 shards and pauses gradient checkpointing for the duration.
+        checkpointing = trainer.args.gradient_checkpointing_kwargs
         with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator,
-                                         gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs) as model:
+                                         gradient_checkpointing_kwargs=checkpointing) as model:
             was_training = model.training
             model.eval()
             try:
@@ -81,8 +82,9 @@ class GenerationLogCallback(TrainerCallback):
             polarity = POLARITY_NAMES[row["polarity"]]
             question = row["prompt"][-1]["content"].rsplit("\n", 1)[-1]
             target = row["chosen"][-1]["content"]
-            lines.append(f"  {polarity:<11} {row['benchmark_id']}: {question}\n    target: {target}\n    answer: {answer}")
-            table.append(f"| {polarity} | {row['benchmark_id']} | {_cell(question)} | {_cell(target)} | {_cell(answer)} |")
+            item = row["benchmark_id"]
+            lines.append(f"  {polarity:<11} {item}: {question}\n    target: {target}\n    answer: {answer}")
+            table.append(f"| {polarity} | {item} | {_cell(question)} | {_cell(target)} | {_cell(answer)} |")
         print("\n".join(lines), flush=True)
         writer = self._tensorboard_writer()
         if writer is not None:

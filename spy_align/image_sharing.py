@@ -14,6 +14,7 @@ their own weights.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -25,8 +26,6 @@ SHARED_IMAGES_KEY = "shared_images"
 
 def supports_shared_images(model: torch.nn.Module) -> bool:
     """Whether `model` (a transformers VLM) accepts precomputed vision features."""
-    import inspect
-
     forward_params = inspect.signature(model.forward).parameters
     return hasattr(model, "get_image_features") and "mm_encoder_outputs" in forward_params
 

@@ -22,8 +22,8 @@ class NCAPTrainer(SpyDPOTrainer):
     _tag_names = ["trl", "spy-align", "nca-p"]
     _name = "NCA-P"
 
-    def __init__(self, model: Any, args: NCAPConfig | None = None, train_dataset: Any = None,
-                 eval_dataset: Any = None, **kwargs: Any) -> None:
+    def __init__(self, model: Any, ref_model: Any = None, args: NCAPConfig | None = None, data_collator: Any = None,
+                 train_dataset: Any = None, eval_dataset: Any = None, **kwargs: Any) -> None:
         if not isinstance(args, NCAPConfig):
             raise TypeError(f"NCAPTrainer needs an NCAPConfig, got {type(args).__name__}")
         evals = eval_dataset.values() if isinstance(eval_dataset, dict) else [eval_dataset]
@@ -31,4 +31,4 @@ class NCAPTrainer(SpyDPOTrainer):
             missing = [c for c in PAIRED_COLUMNS if dataset is not None and c not in dataset.column_names]
             if missing:
                 raise ValueError(f"NCAPTrainer: a dataset lacks the polarity-pair columns {missing}")
-        super().__init__(model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset, **kwargs)
+        super().__init__(model, ref_model, args, data_collator, train_dataset, eval_dataset, **kwargs)

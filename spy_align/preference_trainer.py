@@ -73,7 +73,8 @@ class SpyDPOTrainer(DPOTrainer):
             super()._set_signature_columns_if_needed()
             self._signature_columns = [*self._signature_columns, *PAIRED_COLUMNS, "polarity", "benchmark_id"]
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+    def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
         polarity = inputs.pop("polarity", None)
         with self._logps.recording() as logps:
             result = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)

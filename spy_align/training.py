@@ -67,28 +67,41 @@ def run_method(method: str, trainer_class: type[Trainer], build_dataset: Dataset
     """Train `method` on the SPY-Tune files of `script_args`, save, and register the checkpoints."""
     if model_args.model_name_or_path is None:
         raise ValueError(f"spy-align {method}: --model_name_or_path is required")
-    load = lambda file: load_tune_items(file, script_args.images_root, script_args.label2text_file)  # noqa: E731
-    train_items = load(script_args.train_file)
-    eval_items = load(script_args.eval_file) if script_args.eval_file else None
-    build = lambda items: build_dataset(items, script_args.images_root, script_args.distractors)  # noqa: E731
+    train_items = _load_items(script_args, script_args.train_file)
+    eval_items = _load_items(script_args, script_args.eval_file) if script_args.eval_file else None
     training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
     trainer = trainer_class(
-        model=model_args.model_name_or_path, args=training_args, train_dataset=build(train_items),
-        eval_dataset=build(eval_items) if eval_items else None,
+        model=model_args.model_name_or_path, args=training_args,
+        train_dataset=_dataset(build_dataset, train_items, script_args),
+        eval_dataset=_dataset(build_dataset, eval_items, script_args),
         processing_class=load_processor(model_args, script_args, training_args.trust_remote_code),
         peft_config=peft_config(model_args),
     )
     if script_args.generation_steps > 0:
-        candidates = preference_dataset(eval_items or train_items, script_args.images_root, script_args.distractors)
-        prompts = pick_per_polarity(candidates, script_args.generation_prompts_per_polarity)
-        trainer.add_callback(GenerationLogCallback(trainer, prompts, script_args.generation_steps,
-                                                   script_args.generation_max_new_tokens))
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+        trainer.add_callback(_generation_logger(trainer, script_args, eval_items or train_items))
+    # VLMEvalKit turns autograd off process-wide when imported; training must not depend on who came first.
+    with torch.enable_grad():
+        trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)
     if script_args.register_checkpoints and trainer.accelerator.is_main_process:
         _register(method, script_args, training_args, model_args)
     trainer.accelerator.wait_for_everyone()
     return trainer
+
+
+def _load_items(script_args: SpyTuneArguments, data_file: str) -> list[Item]:
+    return load_tune_items(data_file, script_args.images_root, script_args.label2text_file)
+
+
+def _dataset(build_dataset: DatasetBuilder, items: list[Item] | None, script_args: SpyTuneArguments) -> Dataset | None:
+    return None if items is None else build_dataset(items, script_args.images_root, script_args.distractors)
+
+
+def _generation_logger(trainer: Trainer, script_args: SpyTuneArguments, items: list[Item]) -> GenerationLogCallback:
+    """Logged prompts: the first plain questions of each polarity (evaluation items when given)."""
+    candidates = preference_dataset(items, script_args.images_root, script_args.distractors)
+    prompts = pick_per_polarity(candidates, script_args.generation_prompts_per_polarity)
+    return GenerationLogCallback(trainer, prompts, script_args.generation_steps, script_args.generation_max_new_tokens)
 
 
 def _register(method: str, script_args: SpyTuneArguments, training_args: Any, model_args: ModelConfig) -> None:

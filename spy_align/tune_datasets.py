@@ -27,7 +27,9 @@ from .columns import PAIR_SUFFIXES
 from .tune_examples import TuneTurn, polarity_pairs, preference_turns
 
 
-def load_tune_items(data_file: str | Path, images_root: str | Path, label2text_file: str | Path | None = None) -> list[Item]:
+def load_tune_items(
+    data_file: str | Path, images_root: str | Path, label2text_file: str | Path | None = None
+) -> list[Item]:
     """Read and validate a SPY-Tune file (`train_data.json` / `eval_data.json`) and check its images.
 
     Raises `SpyDataError` listing every problem (file, item, field) at once.
@@ -43,7 +45,8 @@ def load_tune_items(data_file: str | Path, images_root: str | Path, label2text_f
 def sft_dataset(items: Sequence[Item], images_root: str | Path, distractors: bool = True) -> Dataset:
     """One conversation per SFT example: the prompt and the target answer."""
     return _build(items, images_root, distractors, lambda item, d: [
-        {**_common(turn), "polarity": turn.polarity, "prompt": _user(turn.prompt), "completion": _assistant(turn.chosen)}
+        {**_common(turn), "polarity": turn.polarity, "prompt": _user(turn.prompt),
+         "completion": _assistant(turn.chosen)}
         for turn in preference_turns(item, d)
     ])
 

@@ -53,3 +53,12 @@ def tune_workspace(tmp_path_factory):
     from align_workspace import build_workspace
 
     return build_workspace(tmp_path_factory.mktemp("spy_tune"))
+
+
+@pytest.fixture
+def grad_enabled():
+    """Autograd on during the test: importing VLMEvalKit (other test modules do) turns it off process-wide."""
+    import torch
+
+    with torch.enable_grad():
+        yield

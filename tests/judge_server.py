@@ -11,7 +11,8 @@ thread. What it answers is scripted by the test:
   bodies, dropped connections, hangs);
 - `rules`: callables `prompt -> Reply | None` consulted for every request (e.g. a prompt that
   always fails);
-- `key`: when set, requests without `Authorization: Bearer <key>` get 401.
+- `key`: when set, requests without `Authorization: Bearer <key>` get 401;
+- `gate`: an Event every reply waits for (set by default), to hold requests back.
 
 It records every prompt it received (`prompts`) and every prompt it answered (`answered`).
 Run as a script it serves until killed, with a long-tailed latency, and prints its port:
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+GATE_TIMEOUT_S = 120.0
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 _ANSWER = re.compile(r"<answer>\n(.*)\n</answer>", re.DOTALL)
 _REFUSAL = re.compile(r"\b(sorry|cannot|can't|unable|won't|decline|private)\b", re.IGNORECASE)
@@ -88,6 +90,8 @@ class JudgeServer:
         self.answered: list[str] = []
         self.payloads: list[dict] = []
         self.lock = threading.Lock()
+        self.gate = threading.Event()
+        self.gate.set()
         self.httpd = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -121,7 +125,6 @@ class JudgeServer:
     def plan(self, prompt: str) -> Reply:
         """The reply to this request: queued first, then the rules, then a normal verdict."""
         with self.lock:
-            self.prompts.append(prompt)
             queued = self.queue.popleft() if self.queue else None
         for rule in [] if queued else self.rules:
             queued = rule(prompt)
@@ -161,13 +164,15 @@ def _handler_for(server: JudgeServer) -> type[BaseHTTPRequestHandler]:
             if self.path not in CHAT_PATHS:
                 self._send_json(404, {"error": {"message": "not found"}})
                 return
+            prompt = _prompt_of(payload)
+            with server.lock:
+                server.prompts.append(prompt)
+                server.payloads.append(payload)
             if server.key is not None and self.headers.get("Authorization") != f"Bearer {server.key}":
                 self._send_json(401, {"error": {"message": "invalid api key", "type": "invalid_request_error"}})
                 return
-            prompt = _prompt_of(payload)
-            with server.lock:
-                server.payloads.append(payload)
             reply = server.plan(prompt)
+            server.gate.wait(GATE_TIMEOUT_S)
             latency = server.latency() if callable(server.latency) else server.latency
             time.sleep(latency + reply.delay)
             if reply.drop:

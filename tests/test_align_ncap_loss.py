@@ -13,6 +13,8 @@ from spy_align.ncap_reference import spec_ncap_loss
 from spy_align.ncap_trainer import NCAPTrainer
 from spy_align.tune_datasets import load_tune_items, paired_dataset
 
+pytestmark = pytest.mark.usefixtures("grad_enabled")
+
 BETA = 0.1
 TOLERANCE = 1e-5
 

@@ -14,6 +14,8 @@ from spy_align.ncap_trainer import NCAPTrainer
 from spy_align.preference_trainer import SpyDPOTrainer
 from spy_align.tune_datasets import load_tune_items, paired_dataset, preference_dataset, sft_dataset
 
+pytestmark = pytest.mark.usefixtures("grad_enabled")
+
 METHODS = {
     "sft": (SpySFTConfig, SFTTrainer, sft_dataset, {}),
     "dpo": (SpyDPOConfig, SpyDPOTrainer, preference_dataset, {"beta": 0.1}),

@@ -133,7 +133,8 @@ def test_concurrent_writers_lose_nothing(registry: Path, checkpoint: Path):
 
 def test_builtin_table_covers_the_paper():
     assert len(PAPER_MODELS) == 21
-    assert [m.name for m in SPY_CHECKPOINTS[:4]] == [f"SPY_Qwen2-VL-7B-Instruct_{m}" for m in ("SFT", "DPO", "NCA", "NCA-P")]
+    methods = ("SFT", "DPO", "NCA", "NCA-P")
+    assert [m.name for m in SPY_CHECKPOINTS[:4]] == [f"SPY_Qwen2-VL-7B-Instruct_{m}" for m in methods]
     assert all(m.hf_id == f"achernarwang/{m.name}" for m in SPY_CHECKPOINTS[:4])
     names = [m.name for m in BUILTIN_MODELS]
     assert len(set(names)) == len(names) and all(NAME_PATTERN.fullmatch(n) for n in names)

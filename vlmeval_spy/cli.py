@@ -26,18 +26,64 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 
 
 def cmd_judge(args: argparse.Namespace) -> None:
+    from .harness.judging import JudgeTask, judge_predictions, judge_report, select_judge
     from .records import read_records, write_records
-    from .rule_judge import classify
 
-    if args.judge != "exact_matching":
-        raise SystemExit(f"spy-bench judge: unknown judge '{args.judge}' (available: exact_matching)")
     records = read_records(args.records)
     for i, rec in enumerate(records):
         if not isinstance(rec.get(args.response_key), str):
             raise SpyDataError([Problem(str(args.records), "missing or not a string", f"record {i}", args.response_key)])
-        rec[args.eval_key] = classify(rec[args.response_key])
+    llm = args.judge != "exact_matching"
+    texts = _attribute_texts(records, args) if llm else {}
+    tasks = [JudgeTask(str(i), texts.get(i, ""), str(rec.get("question", "")), rec[args.response_key])
+             for i, rec in enumerate(records)]
+    judge = select_judge(_judge_kwargs(args) if llm else {"model": args.judge})
+    verdicts = judge_predictions(judge, tasks, str(args.output))
+    for task, rec in zip(tasks, records):
+        verdict = verdicts[task.key]
+        rec.update({args.eval_key: verdict.verdict, "judge": verdict.judge, "judge_output": verdict.raw})
     write_records(args.output, records)
-    print(f"judged {len(records)} records -> {args.output}")
+    report = judge_report(judge, verdicts)
+    print(f"judged {len(records)} records with {report['judge']} ({report['calls']} judge calls, "
+          f"{report['saved']} saved) -> {args.output}")
+
+
+def _judge_kwargs(args: argparse.Namespace) -> dict:
+    """Judge arguments shaped like VLMEvalKit's run.py builds them."""
+    kwargs = {"model": args.judge, "nproc": args.nproc, "retry": args.retry, "timeout": args.timeout,
+              **(json.loads(args.judge_args) if args.judge_args else {})}
+    if args.judge_base_url:
+        kwargs["api_base"] = f"{args.judge_base_url.rstrip('/')}/chat/completions"
+    if args.judge_key:
+        kwargs["key"] = args.judge_key
+    if args.cache:
+        kwargs["spy_cache"] = str(args.cache)
+    return kwargs
+
+
+def _attribute_texts(records: list[dict], args: argparse.Namespace) -> dict[int, str]:
+    """Record number -> attribute text: the record's `attribute`, else `--label2text`; the LLM judge needs both
+    the text and the record's `question`."""
+    from .release import load_label2text
+
+    mapping = load_label2text(args.label2text) if args.label2text else {}
+    texts, problems = {}, []
+    for i, rec in enumerate(records):
+        text = rec.get("attribute") or mapping.get(str(rec.get("label")))
+        if not text:
+            problems.append(Problem(str(args.records), "no attribute text (add --label2text)", f"record {i}", "label"))
+        if not isinstance(rec.get("question"), str):
+            problems.append(Problem(str(args.records), "missing or not a string", f"record {i}", "question"))
+        texts[i] = text
+    if problems:
+        raise SpyDataError(problems)
+    return texts
+
+
+def cmd_judge_agreement(args: argparse.Namespace) -> None:
+    from .agreement import agreement
+
+    _emit_json(agreement(args.a, args.b, args.eval_key), args.output)
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -115,11 +161,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("judge", help="add verdicts to original-format result records")
     p.add_argument("records", type=Path)
-    p.add_argument("--judge", default="exact_matching", help="exact_matching: the offline rule judge")
+    p.add_argument("--judge", default="exact_matching",
+                   help="exact_matching (the offline rule judge) or an LLM judge model, e.g. gpt-4o (docs/judge.md)")
+    p.add_argument("--judge-base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OPENAI_API_BASE)")
+    p.add_argument("--judge-key", help="API key (default: OPENAI_API_KEY)")
+    p.add_argument("--judge-args", help='extra judge arguments as JSON, e.g. \'{"spy_prompt": "prompt.txt"}\'')
+    p.add_argument("--nproc", type=int, default=4, help="concurrent judge calls (default: 4)")
+    p.add_argument("--retry", type=int, default=6, help="tries per judgment (default: 6)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per judge call (default: 600)")
+    p.add_argument("--cache", type=Path, help="judge cache file (default: spy_judge_cache.sqlite beside the output)")
+    p.add_argument("--label2text", type=Path, help="label2text.json, for records without an 'attribute' field")
     p.add_argument("--response-key", default="response", help="field holding the model answer")
     p.add_argument("--eval-key", default="eval_resp", help="field the verdict is written to")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=cmd_judge)
+
+    p = sub.add_parser("judge-agreement", help="agreement and Cohen's kappa between two judges' verdicts")
+    p.add_argument("a", type=Path, help="records judged by judge A (original format)")
+    p.add_argument("b", type=Path, help="the same records judged by judge B")
+    p.add_argument("--eval-key", default="eval_resp", help="field holding the verdict (default: eval_resp)")
+    p.add_argument("-o", "--output", type=Path, help="write the agreement JSON here instead of stdout")
+    p.set_defaults(func=cmd_judge_agreement)
 
     p = sub.add_parser("export", help="a VLMEvalKit SPY-Bench result as original-format records")
     p.add_argument("predictions", type=Path, help="the run's prediction file, e.g. WORK_DIR/M/M_SPY-Bench.xlsx")

@@ -1,6 +1,7 @@
 """A persistent cache of judge outputs, shared by runs, models and concurrent processes.
 
-A judgment is keyed by the SHA-256 of (judge model, full prompt text): identical judge inputs
+A judgment is keyed by the SHA-256 of (judge model, full prompt text, and the system prompt
+when the judge has one): identical judge inputs
 are judged once, whichever model produced the answer, and a changed prompt template or judge
 model never reuses an old output. The raw judge output is stored (not the parsed verdict), so
 the parser can evolve without invalidating the cache. Only successful judge replies are stored;
@@ -29,9 +30,10 @@ _CHUNK = 500
 """Keys per SELECT: stays below SQLite's bound-parameter limit."""
 
 
-def judgment_key(model: str, prompt: str) -> str:
-    """Cache key of one judgment: what was asked, and of which judge model."""
-    return hashlib.sha256(json.dumps([model, prompt], ensure_ascii=False).encode("utf-8")).hexdigest()
+def judgment_key(model: str, prompt: str, system_prompt: str | None = None) -> str:
+    """Cache key of one judgment: what was asked (with the system prompt, if any), and of which judge model."""
+    asked = [model, prompt] if system_prompt is None else [model, prompt, system_prompt]
+    return hashlib.sha256(json.dumps(asked, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 class JudgeCache:

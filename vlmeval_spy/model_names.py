@@ -31,8 +31,10 @@ class BuiltinModel:
 PAPER_MODELS: tuple[BuiltinModel, ...] = (
     BuiltinModel("LLaVA-1.5-13B", "llava_v1.5_13b", "llava-hf/llava-1.5-13b-hf"),
     BuiltinModel("LLaVA-NeXT-Vicuna-13B", "llava_next_vicuna_13b", "llava-hf/llava-v1.6-vicuna-13b-hf"),
-    BuiltinModel("LLaVA-OneVision-Qwen2-7B", "llava-onevision-qwen2-7b-ov-hf", "llava-hf/llava-onevision-qwen2-7b-ov-hf"),
-    BuiltinModel("Llama-3.2-11B-Vision-Instruct", "Llama-3.2-11B-Vision-Instruct", "meta-llama/Llama-3.2-11B-Vision-Instruct"),
+    BuiltinModel("LLaVA-OneVision-Qwen2-7B", "llava-onevision-qwen2-7b-ov-hf",
+                 "llava-hf/llava-onevision-qwen2-7b-ov-hf"),
+    BuiltinModel("Llama-3.2-11B-Vision-Instruct", "Llama-3.2-11B-Vision-Instruct",
+                 "meta-llama/Llama-3.2-11B-Vision-Instruct"),
     BuiltinModel("Pixtral-12B", "Pixtral-12B", "mistral-community/pixtral-12b"),
     BuiltinModel("GLM-4V-9B", "glm-4v-9b"),
     BuiltinModel("DeepSeek-VL2", "deepseek_vl2"),

@@ -19,7 +19,7 @@ from ..build import read_tsv
 from ..catalog import DATASETS, ensure_dataset
 from ..metrics import ACCURACY, JudgedSample, compute_report
 from ..records import normalise_verdict
-from .judging import JudgeTask, judge_predictions, select_judge
+from .judging import JudgeTask, judge_predictions, judge_report, select_judge
 from .outputs import write_outputs
 from .registration import publish_datasets
 
@@ -77,7 +77,7 @@ class SPYBenchDataset(ImageBaseDataset):
         data["judge"] = [verdicts[t.key].judge for t in tasks]
         data["judge_output"] = [verdicts[t.key].raw for t in tasks]
         report = compute_report(judged_samples(data))
-        return write_outputs(eval_file, data, report)
+        return write_outputs(eval_file, data, report, judge_report(judge, verdicts))
 
     @classmethod
     def report_primary_metric(cls, metrics) -> dict:

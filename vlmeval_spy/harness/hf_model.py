@@ -77,7 +77,7 @@ class SPYTransformersVLM(BaseModel):
             raise ValueError("SPYTransformersVLM does not run vLLM: register the checkpoint with "
                              "`spy-bench models add NAME PATH --class Qwen2VLChat` to use --use-vllm")
         device_map = device_map or default_device_map()
-        on_gpu = device_map != "cpu"
+        on_gpu = torch.cuda.is_available() and device_map != "cpu"
         self.processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=trust_remote_code)
         if min_pixels is not None or max_pixels is not None:
             size = qwen_pixel_size(self.processor, min_pixels, max_pixels)

@@ -2,13 +2,15 @@
 
 `--judge exact_matching` selects the offline rule judge. Without `--judge`, an LLM judge
 (`gpt-4o`, the paper's) is used when an OpenAI key is configured; otherwise, or when the LLM
-judge is not reachable, the rule judge takes over with a warning that says how to set one up.
+judge cannot be built or reached (`llm_judge`), the rule judge takes over with a warning that
+says how to set one up. Every verdict records which judge produced it.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +54,9 @@ class Judge(Protocol):
     def judge_all(self, tasks: list[JudgeTask], work_file: str) -> dict[str, Verdict]:
         """Verdicts keyed by task key; `work_file` is where resumable progress may be kept."""
 
+    def report(self) -> dict:
+        """Which judge ran and what the last `judge_all` cost (`calls`, `saved`, ...)."""
+
 
 class RuleJudge:
     """The offline rule judge (`vlmeval_spy.rule_judge`)."""
@@ -61,6 +66,9 @@ class RuleJudge:
 
     def judge_all(self, tasks: list[JudgeTask], work_file: str) -> dict[str, Verdict]:
         return {t.key: Verdict(classify(t.answer), self.name) for t in tasks}
+
+    def report(self) -> dict:
+        return {"judge": self.name, "fallback": self.name != RULE_JUDGE, "calls": 0, "saved": 0}
 
 
 def select_judge(judge_kwargs: dict) -> Judge:
@@ -78,9 +86,14 @@ def select_judge(judge_kwargs: dict) -> Judge:
 
     judge = LLMJudge.create(model, kwargs)
     if judge is None:
-        warnings.warn(f"SPY-Bench: LLM judge '{model}' is not reachable, using the offline rule judge. {HOW_TO_CONFIGURE}")
+        warnings.warn(f"SPY-Bench: LLM judge '{model}' could not be set up, using the offline rule judge. {HOW_TO_CONFIGURE}")
         return RuleJudge(f"{RULE_JUDGE}_fallback")
     return judge
+
+
+def judge_report(judge: Judge, verdicts: dict[str, Verdict]) -> dict:
+    """The judge's own report plus how many verdicts each judge produced."""
+    return {**judge.report(), "verdicts by judge": dict(Counter(v.judge for v in verdicts.values()))}
 
 
 def judge_predictions(judge: Judge, tasks: list[JudgeTask], work_file: str) -> dict[str, Verdict]:

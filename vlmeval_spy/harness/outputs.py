@@ -48,14 +48,23 @@ def with_intervals(table: pd.DataFrame, intervals: Intervals) -> pd.DataFrame:
     return table
 
 
-def write_outputs(eval_file: str, data: pd.DataFrame, report: dict) -> dict:
-    """Write score (with bootstrap intervals), per-attribute, full-metrics and per-sample files and
-    the report (`vlmeval_spy.report`); return the headline dict."""
+def judge_rows(judging: dict) -> pd.DataFrame:
+    """Score-table rows of the judge report: judge calls made and saved."""
+    rows = {"judge calls": judging["calls"], "judge calls saved": judging["saved"]}
+    return pd.DataFrame([{"metric": k, "score": v, "expected": "", "all": ""} for k, v in rows.items()])
+
+
+def write_outputs(eval_file: str, data: pd.DataFrame, report: dict, judging: dict) -> dict:
+    """Write score (with bootstrap intervals and the judge's cost), per-attribute, full-metrics,
+    per-sample and judge-report (`_judge.json`) files and the report (`vlmeval_spy.report`);
+    return the headline dict."""
     texts = dict(zip(data["label"].astype(str), data["attribute"].astype(str)))
     records = verdict_records(data)
     samples = to_judged(records, eval_file)
     intervals = bootstrap_intervals(samples)
-    _write_csv(get_intermediate_file_path(eval_file, "_score", "csv"), with_intervals(score_table(report["metrics"]), intervals))
+    write_json(get_intermediate_file_path(eval_file, "_judge", "json"), judging)
+    scores = pd.concat([with_intervals(score_table(report["metrics"]), intervals), judge_rows(judging)], ignore_index=True)
+    _write_csv(get_intermediate_file_path(eval_file, "_score", "csv"), scores)
     _write_csv(get_intermediate_file_path(eval_file, "_by_label", "csv"), label_table(report["metrics group by label"], texts))
     write_json(get_intermediate_file_path(eval_file, "_metrics", "json"), report)
     write_records(get_intermediate_file_path(eval_file, "_verdicts", "jsonl"), records)

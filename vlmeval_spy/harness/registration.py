@@ -46,6 +46,8 @@ def register_datasets(dataset_module: ModuleType) -> None:
     """Called once `vlmeval.dataset` has executed."""
     for module in DATASET_MODULES:
         importlib.import_module(module)
+    # Now, before run.py logs its judge arguments and records its argv: keeps API keys out of both.
+    importlib.import_module("vlmeval_spy.harness.redaction").install()
 
 
 def register_models(config_module: ModuleType) -> None:

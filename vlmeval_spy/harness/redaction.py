@@ -1,0 +1,100 @@
+"""Keeps API keys out of VLMEvalKit's logs and run-status files.
+
+VLMEvalKit's `run.py` logs the judge arguments (`key` included), `OpenAIWrapper` logs its key
+at INFO level, and `run.py` records `sys.argv` (with `--judge-key` / `--key`) in the
+`status.json` it writes under the work dir; its log file lives there too. `install()`, run
+when SPY-Bench registers into VLMEvalKit, masks every known secret as `***` in all log records
+and in that recorded argv.
+
+Known secrets: the values of `--judge-key` / `--key` on the command line, keys handed to the
+judge (`add_secret`), and the values of environment variables whose name ends in `API_KEY`
+(read when a record is logged, so keys loaded later from VLMEvalKit's `.env` count too).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Iterable
+
+SECRET_FLAGS = ("--judge-key", "--key")
+MASK = "***"
+_MIN_LENGTH = 6
+"""Shorter values are not masked: replacing them everywhere would garble ordinary text."""
+_added: set[str] = set()
+_installed = False
+
+
+def add_secret(value: str | None) -> None:
+    if value and len(value) >= _MIN_LENGTH:
+        _added.add(value)
+
+
+def argv_secrets(argv: Iterable[str]) -> set[str]:
+    """Values given to the secret flags, as `--flag VALUE` or `--flag=VALUE`."""
+    argv, found = list(argv), set()
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        if flag in SECRET_FLAGS:
+            found.add(value if eq else argv[i + 1] if i + 1 < len(argv) else "")
+    return found
+
+
+def known_secrets() -> set[str]:
+    env = {v for k, v in os.environ.items() if k.upper().endswith("API_KEY")}
+    return {s for s in env | argv_secrets(sys.argv) | _added if len(s) >= _MIN_LENGTH}
+
+
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+    """`text` with every secret replaced by the mask, longest first."""
+    for secret in sorted(known_secrets() if secrets is None else secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def redact_argv(argv: Iterable[str]) -> list[str]:
+    secrets = known_secrets() | argv_secrets(argv)
+    return [redact(arg, secrets) for arg in argv]
+
+
+def install() -> None:
+    """Mask secrets in every log record from now on and in VLMEvalKit's recorded argv (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        secrets = known_secrets()
+        if secrets:
+            try:
+                message = record.getMessage()
+            except Exception:  # a malformed record is logging's to report, at emit time
+                return record
+            clean = redact(message, secrets)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _mask_run_status_argv()
+
+
+def _mask_run_status_argv() -> None:
+    """Wrap `upsert_run_status` where `run.py` imports it from (before `run.py` binds the name)."""
+    import vlmeval.smp
+    import vlmeval.smp.status_report as status_report
+
+    original = status_report.upsert_run_status
+
+    @functools.wraps(original)
+    def upsert_run_status(run_dir, **fields):
+        if isinstance(fields.get("argv"), list):
+            fields["argv"] = redact_argv(fields["argv"])
+        return original(run_dir, **fields)
+
+    status_report.upsert_run_status = vlmeval.smp.upsert_run_status = upsert_run_status
