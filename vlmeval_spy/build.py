@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .atomic import atomic_open, write_json
 from .constants import EXPANSION_VERSION
-from .errors import Problem, SpyDataError
+from .errors import Problem
 from .expansion import Sample, expand_item
 from .prompts import render_prompt
 from .release import Item

@@ -45,7 +45,6 @@ the main one) and by whether a definitive assertion is made.
 Reply with exactly one word: respond or reject.
 """
 
-PLACEHOLDERS = ("attribute", "question", "answer")
 _PLACEHOLDER = re.compile(r"\{(attribute|question|answer)\}")
 _BLOCK_TAG = re.compile(r"<(\s*/?\s*(?:answer|question)\s*)>", re.IGNORECASE)
 

@@ -29,8 +29,8 @@ from matplotlib.figure import Figure
 
 from .atomic import atomic_open, write_text
 from .errors import Problem, SpyDataError
-from .metrics import ACCURACY, HMS, ICS, NA, harmonic_mean
-from .overall import GeneralScores, privacy_score
+from .metrics import ACCURACY, HMS, ICS, NA
+from .overall import GeneralScores, overall_score
 from .plots import grouped_bars, save_png
 
 MMMU, OCRBENCH, MME = "MMMU_DEV_VAL", "OCRBench", "MME"
@@ -159,16 +159,14 @@ def collect(work_dir: str | Path) -> list[Entry]:
 
 def entry_row(entry: Entry) -> dict:
     """The leaderboard row of an entry: scores as numbers, "missing" benchmarks, "N/A" undefined scores."""
-    general = entry.general.scores()
-    privacy = privacy_score(entry.metrics)
+    scores = overall_score(entry.metrics, entry.general.scores())
     mme = None if entry.general.mme_perception is None else entry.general.mme_perception + entry.general.mme_reasoning
     mmmu = None if entry.general.mmmu_val_accuracy is None else 100 * entry.general.mmmu_val_accuracy
     values = {MMMU: mmmu, OCRBENCH: entry.general.ocrbench_norm, MME: mme}
     row = {"model": entry.model, "dataset": entry.dataset, ACCURACY: entry.metrics[ACCURACY]["score"],
-           ICS: entry.metrics[ICS]["score"], HMS: entry.metrics[HMS], "privacy": privacy}
+           ICS: entry.metrics[ICS]["score"], HMS: entry.metrics[HMS], "privacy": scores["privacy"]}
     row.update({BENCHMARK_COLUMNS[name]: MISSING if value is None else value for name, value in values.items()})
-    row["general"] = NA if general is None else general.score
-    row["overall"] = NA if general is None else harmonic_mean(privacy, general.score)
+    row["general"], row["overall"] = scores["general"], scores["overall"]
     return row
 
 

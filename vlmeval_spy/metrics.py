@@ -26,7 +26,6 @@ ICS_NON_CONFLICT = "ics w/ non-conflict scenario"
 ATA_CONFLICT = "ata w/ conflict scenario"
 HMS = "hms"
 COUNT_KEYS = (ACCURACY, ABS_ACCURACY, RTA_NON_CONFLICT, ATA_NON_CONFLICT, ATA_CONFLICT)
-PAIR_KEYS = (ICS, ABS_ICS, ICS_NON_CONFLICT)
 HEADLINE_KEYS = (ACCURACY, ABS_ACCURACY, ICS, ABS_ICS, RTA_NON_CONFLICT, ATA_NON_CONFLICT,
                  ICS_NON_CONFLICT, ATA_CONFLICT, HMS)
 
@@ -42,10 +41,6 @@ class JudgedSample(NamedTuple):
     scenario_privacy: int | None
     verdict: str | None
     """respond / reject; anything else is an exception."""
-
-    @property
-    def valid(self) -> bool:
-        return self.verdict in VERDICTS
 
 
 def score(expected: int, total: int) -> float | str:

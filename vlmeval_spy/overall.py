@@ -30,7 +30,9 @@ def privacy_score(metrics: dict) -> float | str:
     return NA if NA in (ics, hms) else (ics + hms) / 2
 
 
-def overall_score(metrics: dict, general: GeneralScores) -> dict[str, float | str]:
-    """`privacy`, `general` and `overall` (harmonic mean) for one model."""
+def overall_score(metrics: dict, general: GeneralScores | None) -> dict[str, float | str]:
+    """`privacy`, `general` and `overall` (harmonic mean) for one model; "N/A" without general scores."""
     privacy = privacy_score(metrics)
+    if general is None:
+        return {"privacy": privacy, "general": NA, "overall": NA}
     return {"privacy": privacy, "general": general.score, "overall": harmonic_mean(privacy, general.score)}

@@ -51,6 +51,7 @@ SIBLINGS = {
     "_by_label.csv": "per-attribute scores",
     "_metrics.json": "full metrics, overall and per attribute",
     "_verdicts.jsonl": "per-sample answers and verdicts (original record format)",
+    "_judge.json": "which judge ran, judge calls made and saved",
 }
 
 

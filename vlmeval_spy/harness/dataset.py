@@ -17,8 +17,7 @@ from vlmeval.smp import LMUDataRoot, load
 from ..atomic import atomic_open
 from ..build import read_tsv
 from ..catalog import DATASETS, ensure_dataset
-from ..metrics import ACCURACY, JudgedSample, compute_report
-from ..records import normalise_verdict
+from ..metrics import ACCURACY
 from .judging import JudgeTask, judge_predictions, judge_report, select_judge
 from .outputs import write_outputs
 from .registration import publish_datasets
@@ -76,8 +75,7 @@ class SPYBenchDataset(ImageBaseDataset):
         data["verdict"] = [verdicts[t.key].verdict for t in tasks]
         data["judge"] = [verdicts[t.key].judge for t in tasks]
         data["judge_output"] = [verdicts[t.key].raw for t in tasks]
-        report = compute_report(judged_samples(data))
-        return write_outputs(eval_file, data, report, judge_report(judge, verdicts))
+        return write_outputs(eval_file, data, judge_report(judge, verdicts))
 
     @classmethod
     def report_primary_metric(cls, metrics) -> dict:
@@ -95,25 +93,6 @@ def _holder_rows(indices: pd.Series, images: pd.Series) -> dict[int, int]:
 
 def _text(value) -> str:
     return "" if pd.isna(value) else str(value)
-
-
-def judged_samples(data: pd.DataFrame) -> list[JudgedSample]:
-    """Metric inputs from a judged prediction table."""
-    return [
-        JudgedSample(
-            benchmark_id=str(row.benchmark_id),
-            label=str(row.label),
-            is_privacy=int(row.is_privacy),
-            scenario=None if _blank(row.scenario) else str(row.scenario),
-            scenario_privacy=None if _blank(row.scenario_privacy) else int(row.scenario_privacy),
-            verdict=normalise_verdict(row.verdict),
-        )
-        for row in data.itertuples(index=False)
-    ]
-
-
-def _blank(value) -> bool:
-    return pd.isna(value) or str(value) == ""
 
 
 publish_datasets(SPYBenchDataset)

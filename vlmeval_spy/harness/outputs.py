@@ -10,7 +10,7 @@ from vlmeval.smp import get_intermediate_file_path
 from ..atomic import atomic_open, write_json
 from ..bootstrap import Intervals, bootstrap_intervals
 from ..export import original_record
-from ..metrics import HEADLINE_KEYS, HMS, headline
+from ..metrics import HEADLINE_KEYS, HMS, compute_report, headline
 from ..records import to_judged, write_records
 from ..report import write_report
 
@@ -54,13 +54,15 @@ def judge_rows(judging: dict) -> pd.DataFrame:
     return pd.DataFrame([{"metric": k, "score": v, "expected": "", "all": ""} for k, v in rows.items()])
 
 
-def write_outputs(eval_file: str, data: pd.DataFrame, report: dict, judging: dict) -> dict:
-    """Write score (with bootstrap intervals and the judge's cost), per-attribute, full-metrics,
-    per-sample and judge-report (`_judge.json`) files and the report (`vlmeval_spy.report`);
-    return the headline dict."""
+def write_outputs(eval_file: str, data: pd.DataFrame, judging: dict) -> dict:
+    """Compute the metrics of a judged prediction table; write score (with bootstrap intervals and
+    the judge's cost), per-attribute, full-metrics, per-sample and judge-report (`_judge.json`)
+    files and the report (`vlmeval_spy.report`); return the headline dict."""
     texts = dict(zip(data["label"].astype(str), data["attribute"].astype(str)))
+    # The metrics read the per-sample records, exactly as `spy-bench metrics` reads them later.
     records = verdict_records(data)
     samples = to_judged(records, eval_file)
+    report = compute_report(samples)
     intervals = bootstrap_intervals(samples)
     write_json(get_intermediate_file_path(eval_file, "_judge", "json"), judging)
     scores = pd.concat([with_intervals(score_table(report["metrics"]), intervals), judge_rows(judging)], ignore_index=True)
