@@ -168,7 +168,7 @@ def read_tsv(path: Path):
     import pandas as pd
 
     # object, not pandas 3's Arrow `str`: converting 1 GB of embedded base64 to Arrow doubles the peak memory.
-    frame = pd.read_csv(path, sep="\t", dtype=object, keep_default_na=False)
+    frame = pd.read_csv(path, sep="\t", dtype=object, keep_default_na=False, low_memory=False)
     for column in ("index", "is_privacy"):
         frame[column] = frame[column].astype(int)
     return frame
