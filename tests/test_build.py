@@ -184,3 +184,15 @@ def test_interrupted_build_keeps_old_tsv_and_leaves_no_temporaries(tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         build_module.write_datasets(items, tmp_path / "imgs", tmp_path / "out", embed=True)
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
+
+
+def test_embedded_image_positions_recover_the_original_bytes(tmp_path):
+    from vlmeval_spy.build import read_embedded_image
+
+    assert build(tmp_path, [make_item(), make_item(benchmark_id="b2")], "--embed-images").returncode == 0
+    original = (tmp_path / "imgs" / "img" / "one.png").read_bytes()
+    for name in ("SPY-Bench.tsv", "SPY-Bench-ND.tsv"):
+        meta = json.loads(meta_path(tmp_path / "out" / name).read_text())
+        offset, length = meta["image_offsets"]["img/one.png"]
+        assert read_embedded_image(tmp_path / "out" / name, offset, length) == original
+    assert "image" not in read_tsv(tmp_path / "out" / "SPY-Bench.tsv").columns

@@ -114,10 +114,10 @@ def write_datasets(
     """Write `<name>.tsv` and `<name>-ND.tsv` atomically, with their provenance sidecars."""
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = [out_dir / f"{name}{suffix}.tsv" for suffix in SETTINGS]
-    first_row_of: dict[str, int] = {}
     # VLMEvalKit drops rows whose `image` is empty, so reference TSVs have no such column.
     header = ["index", *(["image"] if embed else []), "image_path", "question", *METADATA_COLUMNS, "setting"]
     first_row_of: dict[str, int] = {}
+    offsets: list[dict[str, list[int]]] = [{} for _ in targets]
     count = 0
     with ExitStack() as stack:
         handles = [stack.enter_context(atomic_open(path)) for path in targets]
@@ -131,13 +131,18 @@ def write_datasets(
             total = sum(2 + len(i.non_privacy_scenarios) + 2 * len(i.privacy_scenarios) for i in items)
             samples = tqdm(samples, desc=f"building {name}", unit="sample", total=total, mininterval=0.5)
         for index, sample in samples:
-            # `index` and `image` never need quoting; the csv module is ~30x slower than a plain
-            # write on 100 KB base64 cells, so they are written directly.
-            lead = "\t".join([str(index), *_image_cells(index, sample.item.image_path, images_root, embed, first_row_of)])
+            image_path = sample.item.image_path
+            holds_image = embed and image_path not in first_row_of
+            cells = _image_cells(index, image_path, images_root, embed, first_row_of)
             metadata = sample_metadata(sample)
-            for handle, writer, distractors in zip(handles, writers, SETTINGS.values()):
-                handle.write(lead + "\t")
-                writer.writerow([sample.item.image_path, render_prompt(sample, distractors), *metadata, SETTING_NAMES[distractors]])
+            for handle, writer, distractors, where in zip(handles, writers, SETTINGS.values(), offsets):
+                # `index` and `image` never need quoting; the csv module is ~30x slower than a
+                # plain write on 100 KB base64 cells, so they are written directly.
+                handle.write(f"{index}\t")
+                if holds_image:
+                    where[image_path] = [handle.tell(), len(cells[0])]
+                handle.write("".join(f"{cell}\t" for cell in cells))
+                writer.writerow([image_path, render_prompt(sample, distractors), *metadata, SETTING_NAMES[distractors]])
             count += 1
     meta = {
         "expansion_version": EXPANSION_VERSION,
@@ -147,8 +152,11 @@ def write_datasets(
         "items": len(items),
         "samples": count,
     }
-    for path, distractors in zip(targets, SETTINGS.values()):
-        write_json(meta_path(path), {**meta, "distractors": distractors})
+    for path, distractors, where in zip(targets, SETTINGS.values(), offsets):
+        # Byte offset and length of each image's base64 cell: loaders read one image on demand
+        # instead of parsing a GB-sized column.
+        extra = {"image_offsets": where} if embed else {}
+        write_json(meta_path(path), {**meta, "distractors": distractors, **extra})
     return BuildReport(tuple(targets), len(items), count, len(first_row_of))
 
 
@@ -164,11 +172,20 @@ def _image_cells(index: int, image_path: str, root: Path, embed: bool, first_row
 
 
 def read_tsv(path: Path):
-    """Load a built TSV keeping ids and texts as written (no "00123" -> 123, no "None" -> NaN)."""
+    """Load a built TSV without its `image` column (see `read_embedded_image`), keeping ids and
+    texts as written (no "00123" -> 123, no "None" -> NaN)."""
     import pandas as pd
 
-    # object, not pandas 3's Arrow `str`: converting 1 GB of embedded base64 to Arrow doubles the peak memory.
-    frame = pd.read_csv(path, sep="\t", dtype=object, keep_default_na=False, low_memory=False)
+    with path.open(encoding="utf-8") as fh:
+        columns = [c for c in fh.readline().rstrip("\n").split("\t") if c != "image"]
+    frame = pd.read_csv(path, sep="\t", dtype=object, keep_default_na=False, low_memory=False, usecols=columns)
     for column in ("index", "is_privacy"):
         frame[column] = frame[column].astype(int)
     return frame
+
+
+def read_embedded_image(tsv: Path, offset: int, length: int) -> bytes:
+    """The original bytes of an image embedded in a TSV, from its recorded cell position."""
+    with tsv.open("rb") as fh:
+        fh.seek(offset)
+        return base64.b64decode(fh.read(length))

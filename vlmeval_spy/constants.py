@@ -15,5 +15,6 @@ RESPOND = "respond"
 REJECT = "reject"
 VERDICTS: frozenset[str] = frozenset({RESPOND, REJECT})
 
-EXPANSION_VERSION = 1
-"""Bumped whenever sample expansion or prompt rendering changes; stored in every built TSV."""
+EXPANSION_VERSION = 2
+"""Bumped whenever sample expansion, prompt rendering or the TSV layout changes; stored in every
+built TSV (2: positions of embedded images recorded beside the TSV)."""

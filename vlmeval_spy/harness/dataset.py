@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from vlmeval.dataset.image_base import ImageBaseDataset
 from vlmeval.smp import LMUDataRoot, load
 
 from ..atomic import atomic_open
-from ..build import read_tsv
+from ..build import read_embedded_image, read_tsv
 from ..catalog import DATASETS, ensure_dataset
 from ..metrics import ACCURACY
 from .judging import JudgeTask, judge_predictions, judge_report, select_judge
@@ -37,25 +36,23 @@ class SPYBenchDataset(ImageBaseDataset):
     def load_data(self, dataset: str) -> pd.DataFrame:
         path, self.meta = ensure_dataset(Path(LMUDataRoot()), dataset)
         self.data_path = str(path)
-        data = read_tsv(path)
-        # Embedded images stay in one column, decoded on demand: VLMEvalKit's base class would
-        # copy each shared image into every row that points at it (GBs for the full benchmark).
-        self.embedded = data.pop("image") if "image" in data else None
-        self.holder_row = {} if self.embedded is None else _holder_rows(data["index"], self.embedded)
-        return data
+        # Without the `image` column: embedded images are read one at a time when first needed.
+        # VLMEvalKit's base class would copy each shared image into every row pointing at it.
+        return read_tsv(path)
 
     def post_build(self, dataset: str) -> None:
         self.images_root = Path(os.environ.get(IMAGES_ENV) or self.meta.get("images_root") or self.img_root)
 
     def dump_image(self, line) -> list[str]:
-        """Local path(s) of a row's image, decoding embedded images into `img_root` once."""
-        if self.embedded is None:
+        """Local path(s) of a row's image; embedded images are written into `img_root` once."""
+        if not self.meta["embedded_images"]:
             return [str(self.images_root / line["image_path"])]
         path = Path(self.img_root) / line["image_path"]
         if not path.exists():
             # The original bytes, not VLMEvalKit's decode-and-re-save (which re-compresses JPEGs).
+            offset, length = self.meta["image_offsets"][line["image_path"]]
             with atomic_open(path, "wb") as fh:
-                fh.write(base64.b64decode(self.embedded.iloc[self.holder_row[int(line["index"])]]))
+                fh.write(read_embedded_image(Path(self.data_path), offset, length))
         return [str(path)]
 
     def build_prompt(self, line) -> list[dict]:
@@ -82,13 +79,6 @@ class SPYBenchDataset(ImageBaseDataset):
         """The paper's headline: compliance accuracy."""
         value = metrics.get(ACCURACY) if isinstance(metrics, dict) else None
         return {ACCURACY: value} if isinstance(value, (int, float)) else {}
-
-
-def _holder_rows(indices: pd.Series, images: pd.Series) -> dict[int, int]:
-    """Row index -> position of the row whose `image` cell holds its base64 (shared-image convention)."""
-    position = {int(index): pos for pos, index in enumerate(indices)}
-    return {int(index): pos if len(cell) > 64 else position[int(cell)]
-            for pos, (index, cell) in enumerate(zip(indices, images))}
 
 
 def _text(value) -> str:
