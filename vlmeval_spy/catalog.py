@@ -6,14 +6,14 @@ import json
 import tempfile
 from pathlib import Path
 
-from .build import meta_path, write_datasets
+from .build import SETTINGS, meta_path, write_datasets
 from .constants import EXPANSION_VERSION
 from .errors import Problem, SpyDataError
 from .release import load_label2text, load_release
 
 FULL = "SPY-Bench"
 MINI = "SPY-Bench-Mini"
-DATASETS: dict[str, bool] = {FULL: True, f"{FULL}-ND": False, MINI: True, f"{MINI}-ND": False}
+DATASETS: dict[str, bool] = {f"{base}{suffix}": distractors for base in (FULL, MINI) for suffix, distractors in SETTINGS.items()}
 """Dataset name -> whether its prompts carry distractor instructions."""
 
 

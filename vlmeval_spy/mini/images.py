@@ -8,13 +8,13 @@ answers (`gt`) in questions.json. People, countries, banks and medicines are mad
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+
+from ..atomic import atomic_open
 
 # image_path values in questions.json are "images/mini/<stem>.png", relative to the root.
 IMAGE_SUBDIR = Path("images") / "mini"
@@ -294,15 +294,8 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     # Leaving identical files alone keeps mtimes stable, so repeated setup runs are no-ops.
     if path.is_file() and path.read_bytes() == data:
         return
-    # A temp file plus os.replace means readers never see a half-written PNG.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
 
 
 def write_images(root: Path) -> list[Path]:
