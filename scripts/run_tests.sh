@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
-# Install what the tests need (see setup.sh) and run the whole test suite.
+# Install what the tests need (see setup.sh) and run the test suite (arguments go to pytest).
+# Fails when any test was skipped, listing the reasons: a skip hides a missing file or dependency
+# (scripts/check_skips.py; the one accepted skip is the upstream conformance check, where
+# ../shared/spy_upstream is absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest "$@"
+
+report=$(mktemp -t spy-bench-tests.XXXXXX.xml)
+trap 'rm -f "$report"' EXIT
+status=0
+.venv/bin/python -m pytest --junitxml="$report" "$@" || status=$?
+if [ -s "$report" ]; then
+  .venv/bin/python scripts/check_skips.py "$report" || status=$((status ? status : 1))
+fi
+exit "$status"

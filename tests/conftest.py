@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 UPSTREAM = Path(__file__).resolve().parents[2] / "shared" / "spy_upstream"
+UPSTREAM_ABSENT = "../shared/spy_upstream is not present"
+"""The one skip reason .ci/run accepts, and only when that folder really is absent (scripts/check_skips.py)."""
+FIXTURE_RELEASE = Path(__file__).resolve().parent / "fixtures" / "release"
+"""Our own files in the release's formats (tests/fixtures/README.md)."""
 
 LABEL2TEXT = {"a1_age_approx": "age", "a25_nationality": "nationality", "a29_ausweis": "ID card",
               "a37_receipt": "receipt", "a49_phone": "phone"}
@@ -38,9 +42,20 @@ def write_release(folder: Path, items: list[dict], label2text: dict | None = Non
 
 @pytest.fixture
 def upstream() -> Path:
+    """The public release's files, for conformance checks that only make sense against them."""
     if not UPSTREAM.is_dir():
-        pytest.skip("../shared/spy_upstream is not present")
+        pytest.skip(UPSTREAM_ABSENT)
     return UPSTREAM
+
+
+@pytest.fixture(params=["fixtures", "upstream"])
+def release_dir(request) -> Path:
+    """A folder of release-format files: ours (tests/fixtures/release) and the upstream ones.
+
+    Each test runs on both, so whatever it covers is covered by our own files even where the
+    upstream folder is absent.
+    """
+    return FIXTURE_RELEASE if request.param == "fixtures" else request.getfixturevalue("upstream")
 
 
 def pytest_configure(config):

@@ -43,7 +43,7 @@ def test_a_resample_is_compute_on_the_drawn_items():
              for i, group in enumerate(by_item) for copy in range(int(weights[0, i])) for s in group]
     want = headline(compute(drawn))
     got = resample_scores(expected, total, weights)[0]
-    for key, value in zip(HEADLINE_KEYS, got):
+    for key, value in zip(HEADLINE_KEYS, got, strict=True):
         assert (np.isnan(value) and want[key] == NA) or value == pytest.approx(want[key]), key
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from PIL import Image
 
+from conftest import FIXTURE_RELEASE
+from vlmeval_spy.build import meta_path
+from vlmeval_spy.catalog import ensure_dataset, tsv_path
+from vlmeval_spy.constants import EXPANSION_VERSION
+from vlmeval_spy.errors import SpyDataError
 from vlmeval_spy.mini import LABEL2TEXT_PATH, QUESTIONS_PATH, SCENARIOS_PATH, write_images
 from vlmeval_spy.mini.images import IMAGE_STEMS, render
 
@@ -170,8 +176,31 @@ def runs(text: str, size: int = 8) -> set[tuple[str, ...]]:
 
 
 def test_no_text_is_copied_from_the_release(upstream: Path):
+    """Neither the mini benchmark nor the test fixtures share an 8-word run with the release."""
     theirs = set().union(*(runs(text) for file in upstream.glob("*.json")
                            for text in strings(json.loads(file.read_text()))))
-    for path in (QUESTIONS_PATH, LABEL2TEXT_PATH, SCENARIOS_PATH):
+    for path in (QUESTIONS_PATH, LABEL2TEXT_PATH, SCENARIOS_PATH, *sorted(FIXTURE_RELEASE.glob("*.json"))):
         ours = set().union(*(runs(text) for text in strings(json.loads(path.read_text()))))
         assert not ours & theirs, path.name
+
+
+def test_the_mini_dataset_is_rebuilt_when_its_tsv_or_provenance_is_gone_or_broken(tmp_path: Path):
+    tsv = tsv_path(tmp_path, "SPY-Bench-Mini")
+    ensure_dataset(tmp_path, "SPY-Bench-Mini")
+    built = tsv.read_bytes()
+    tsv.unlink()  # provenance left behind
+    path, meta = ensure_dataset(tmp_path, "SPY-Bench-Mini")
+    assert path == tsv and tsv.read_bytes() == built and meta["expansion_version"] == EXPANSION_VERSION
+    meta_path(tsv).write_text("{")
+    assert ensure_dataset(tmp_path, "SPY-Bench-Mini")[1] == meta
+
+
+def test_a_broken_provenance_file_of_a_user_build_is_a_clean_error(tmp_path: Path):
+    tsv = tsv_path(tmp_path, "SPY-Bench")
+    tsv.write_text("index\n")
+    meta_path(tsv).write_text("[1, 2")
+    with pytest.raises(SpyDataError, match="malformed JSON"):
+        ensure_dataset(tmp_path, "SPY-Bench")
+    meta_path(tsv).write_text("[]")
+    with pytest.raises(SpyDataError, match="built with expansion version None"):
+        ensure_dataset(tmp_path, "SPY-Bench")

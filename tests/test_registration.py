@@ -80,12 +80,16 @@ def test_upstream_layout_run_py_as_a_script(tmp_path):
 
 
 def test_torchrun_workers_see_the_registration(tmp_path):
+    """Both workers register and build the dataset; they build the mini benchmark at once, into one LMUData."""
     script = tmp_path / "worker.py"
-    script.write_text(CHECK.replace("d.build_dataset('SPY-Bench-Mini').__class__.__name__ == 'SPYBenchDataset'", "True"))
+    script.write_text(CHECK)
+    (tmp_path / "lmu").mkdir()
+    env = {**os.environ, "LMUData": str(tmp_path / "lmu")}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(script)],
-                          capture_output=True, text=True, cwd=tmp_path)
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("registered") == 2
+    assert (tmp_path / "lmu" / "SPY-Bench-Mini.tsv").exists()
 
 
 def test_spy_bench_run_launcher(tmp_path):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
-from .build import SETTINGS, meta_path, write_datasets
+from .build import SETTINGS, meta_path, tsv_meta, write_datasets
 from .constants import EXPANSION_VERSION
 from .errors import Problem, SpyDataError
-from .release import load_label2text, load_release
+from .release import load_label2text, load_release, read_json
 
 FULL = "SPY-Bench"
 MINI = "SPY-Bench-Mini"
@@ -30,11 +29,16 @@ def read_meta(tsv: Path) -> dict:
     meta_file = meta_path(tsv)
     if not meta_file.exists():
         raise SpyDataError([Problem(str(tsv), f"provenance file {meta_file.name} is missing; rebuild with `spy-bench build`")])
-    meta = json.loads(meta_file.read_text())
-    if meta.get("expansion_version") != EXPANSION_VERSION:
+    return check_version(tsv, read_json(meta_file))
+
+
+def check_version(tsv: Path, meta: dict) -> dict:
+    """`meta`, unless the TSV was built by another expansion version."""
+    version = meta.get("expansion_version") if isinstance(meta, dict) else None
+    if version != EXPANSION_VERSION:
         raise SpyDataError([Problem(
             str(tsv),
-            f"built with expansion version {meta.get('expansion_version')}, this code uses "
+            f"built with expansion version {version}, this code uses "
             f"{EXPANSION_VERSION}; rebuild it with `spy-bench build`",
         )])
     return meta
@@ -51,16 +55,25 @@ def build_mini(root: Path) -> None:
                        sources=(mini.QUESTIONS_PATH, mini.LABEL2TEXT_PATH))
 
 
+def is_current(tsv: Path) -> bool:
+    """Whether a usable build of `tsv` is on disk: the TSV itself and provenance of this code's version."""
+    try:
+        read_meta(tsv)
+    except SpyDataError:
+        return False
+    return tsv.exists()
+
+
 def ensure_dataset(root: Path, name: str) -> tuple[Path, dict]:
     """The TSV of `name` and its provenance; the mini benchmark is (re)built when needed."""
     path = tsv_path(root, name)
-    if is_mini(name):
-        try:
-            return path, read_meta(path)
-        except SpyDataError:
-            build_mini(root)
+    if is_mini(name) and not is_current(path):
+        build_mini(root)
     if not path.exists():
         raise SpyDataError([Problem(str(path), (
             f"dataset {name} is not built; run `spy-bench build --questions questions.json "
             "--label2text label2text.json --images IMAGE_ROOT` (see README)"))])
+    if not meta_path(path).exists():
+        # A TSV handed over alone still loads: what the sidecar adds is provenance and image positions.
+        return path, check_version(path, tsv_meta(path))
     return path, read_meta(path)

@@ -5,6 +5,8 @@ must be cheap and must never raise: it only puts a finder on `sys.meta_path` tha
 registration right after `vlmeval.dataset` / `vlmeval.config` finish executing. VLMEvalKit has
 no plugin mechanism; this works for `python -m vlmeval.run`, a source checkout's `run.py` and
 torchrun workers alike, because each of them is a fresh interpreter that reads `.pth` files.
+The registration warns once per process (rank 0 only) when VLMEvalKit is outside the tested range
+(`registration.TESTED_VLMEVAL`), since it relies on VLMEvalKit internals.
 """
 
 from __future__ import annotations

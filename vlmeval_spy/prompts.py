@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .expansion import Sample
-from .release import Item, Scenario
+from .release import PROMPT_SEPARATOR, Item, Scenario
 
-PROMPT_SEPARATOR = "\n\n"
+__all__ = ["PROMPT_SEPARATOR", "instruction_entries", "question_part", "render_instructions", "render_prompt",
+           "split_instructions"]
 
 
 def instruction_entries(item: Item, polarity: int, distractors: bool) -> dict[str, int]:

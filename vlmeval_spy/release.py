@@ -20,15 +20,19 @@ from .errors import Problem, SpyDataError
 Kind = Literal["benchmark", "tune"]
 LIST_KEYS: dict[str, str] = {"benchmark": "benchmark_list", "tune": "data_list"}
 _ATTRIBUTE_ID = re.compile(r"^a(\d+)_\w+$")
+PROMPT_SEPARATOR = "\n\n"
+"""Separates a prompt's instruction block from its question (SPEC section 3): instruction texts must not contain it."""
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """A role-play context; `second_person` holds one `{}` for the question."""
+    """A role-play context; `second_person` holds one `{}` for the question.
+
+    The release's `3rd_person_template` is not kept: neither the benchmark nor SPY-Tune uses it.
+    """
 
     id: str
     second_person: str
-    third_person: str = ""
 
     def wrap(self, question: str) -> str:
         return self.second_person.format(question)
@@ -71,6 +75,12 @@ def read_json(path: str | Path) -> Any:
             return json.load(fh)
     except FileNotFoundError:
         raise SpyDataError([Problem(str(path), "file not found")]) from None
+    except UnicodeDecodeError as err:
+        raise SpyDataError([Problem(
+            str(path), f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); save it as UTF-8")
+        ]) from None
+    except OSError as err:
+        raise SpyDataError([Problem(str(path), f"cannot be read: {err.strerror or err}")]) from None
     except json.JSONDecodeError as err:
         raise SpyDataError(
             [Problem(str(path), f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}")]
@@ -137,9 +147,10 @@ def _check_mapping(data: Any, file: str, item: str | None, fld: str | None) -> l
     if not isinstance(data, dict):
         return [Problem(file, "expected an object mapping attribute ids to texts", item, fld)]
     return [
-        Problem(file, f"text of '{k}' must be a non-empty string", item, f"{fld}.{k}" if fld else k)
+        Problem(file, f"text of '{k}' must be a non-empty string without a blank line", item,
+                f"{fld}.{k}" if fld else k)
         for k, v in data.items()
-        if not isinstance(v, str) or not v.strip()
+        if not isinstance(v, str) or not v.strip() or PROMPT_SEPARATOR in v
     ]
 
 
@@ -213,6 +224,8 @@ class _ItemChecker:
         for i, template in enumerate(own):
             if template_fields(template) != 1:
                 self.fail(f"instruct_templates[{i}]", "template must contain exactly one '{}'")
+            elif PROMPT_SEPARATOR in template:
+                self.fail(f"instruct_templates[{i}]", "template must not contain a blank line")
         return own[0], own[1]
 
     def other_labels(self) -> dict[str, float]:
@@ -243,8 +256,7 @@ class _ItemChecker:
             second = self.string(entry, "2nd_person_template", f"{where}.2nd_person_template")
             if second and template_fields(second) != 1:
                 self.fail(f"{where}.2nd_person_template", "template must contain exactly one '{}'")
-            third = entry.get("3rd_person_template", "")
-            out.append(Scenario(sid, second, third if isinstance(third, str) else ""))
+            out.append(Scenario(sid, second))
         return tuple(out)
 
     def check_known(self, label: str, other: dict[str, float], text: Mapping[str, str]) -> None:
@@ -255,10 +267,20 @@ class _ItemChecker:
                 self.fail(f"other_labels.{key}", f"unknown attribute '{key}' (not in label2text)")
 
     def check_pairable(self, scenarios: dict[str, tuple[Scenario, ...]]) -> None:
-        """Metrics pair samples by (benchmark_id, scenario id): ids must be unique per item."""
-        ids = [s.id for group in scenarios.values() for s in group]
-        for sid in sorted({s for s in ids if ids.count(s) > 1}):
-            self.fail("privacy_scenarios", f"scenario '{sid}' appears more than once in the item")
+        """Metrics pair samples by (benchmark_id, scenario id): ids must be unique per item.
+
+        Each repeat is reported where it stands, naming the first occurrence.
+        """
+        first: dict[str, str] = {}
+        for fld, group in scenarios.items():
+            for i, scenario in enumerate(group):
+                where = f"{fld}[{i}].scenario"
+                if not scenario.id:  # already reported as missing
+                    continue
+                if scenario.id in first:
+                    self.fail(where, f"scenario '{scenario.id}' appears more than once in the item "
+                                     f"(first at {first[scenario.id]})")
+                first.setdefault(scenario.id, where)
 
 
 def load_scenarios(path: str | Path) -> dict[str, dict]:

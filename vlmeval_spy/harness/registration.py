@@ -4,17 +4,38 @@ Adapter modules publish their own classes when they finish executing (`publish_*
 end). The hook callbacks below just import them: this works whichever is imported first, our
 adapters (which import VLMEvalKit, which runs the hook while our module is half-initialised)
 or VLMEvalKit.
+
+VLMEvalKit has no plugin interface, so SPY-Bench relies on some of its internals (each one is
+checked by tests/test_vlmeval_patches.py). `TESTED_VLMEVAL` is the range those tests passed on;
+outside it the callbacks warn once per process and say what may break.
 """
 
 from __future__ import annotations
 
 import importlib
-from functools import partial
+import os
+import warnings
+from functools import cache, partial
+from importlib import metadata
 from types import ModuleType
+
+from packaging.requirements import Requirement
+
+TESTED_VLMEVAL = "ms-vlmeval>=0.0.20,<0.0.21"
+"""VLMEvalKit releases SPY-Bench is tested with; setup.cfg's `harness` extra pins the same range."""
+AT_RISK = (
+    "registration of the SPY-Bench datasets and models (DATASET_CLASSES, SUPPORTED_DATASETS, supported_VLM)",
+    "masking of API keys in logs and status.json (log-record factory, status_report.upsert_run_status)",
+    "the LLM judge's calls (the judge wrapper's generate_inner)",
+    "self-moderation answers (structured predictions with extra_records)",
+    "the dataset's prompt winning over a model's own (force_use_dataset_prompt)",
+    "a non-zero exit status when the judge cannot be used or --judge-args is invalid (run.py's error logging)",
+    "API-mode inference of SPY-Bench (checkpoint interval, prompts and model adapters in vlmeval.inference_api)",
+)
+"""What depends on VLMEvalKit internals, as the version warning names it."""
 
 DATASET_MODULES = ("vlmeval_spy.harness.dataset",)
 MODEL_MODULES = ("vlmeval_spy.harness.baselines", "vlmeval_spy.harness.named_models",
-                 "vlmeval_spy.harness.scripted_chat",
                  # Last: it adds `SelfMod-<name>` for every model registered before it.
                  "vlmeval_spy.harness.self_moderation")
 
@@ -42,8 +63,42 @@ def publish_models(models: dict[str, type]) -> None:
         config.supported_VLM[name] = partial(cls)
 
 
+class UntestedVLMEvalKitWarning(UserWarning):
+    """The installed VLMEvalKit is outside `TESTED_VLMEVAL`."""
+
+
+def untested_vlmeval(tested: str) -> str | None:
+    """Why the installed VLMEvalKit is outside the tested range, or None when it is inside."""
+    wanted = Requirement(tested)
+    try:
+        installed = metadata.version(wanted.name)
+    except metadata.PackageNotFoundError:
+        installed = None
+    if installed is not None and wanted.specifier.contains(installed, prereleases=True):
+        return None
+    if installed is not None:
+        found = f"{wanted.name} {installed}"
+    else:
+        version = getattr(importlib.import_module("vlmeval"), "__version__", "of unknown version")
+        found = f"vlmeval {version} not installed as {wanted.name} (e.g. a source checkout)"
+    return (f"SPY-Bench is tested with {tested}, found {found}. SPY-Bench relies on VLMEvalKit internals; "
+            f"if they changed, these may break: {'; '.join(AT_RISK)}. Install the tested range "
+            f"(pip install '{tested}'), or run SPY-Bench's tests/test_vlmeval_patches.py against this version.")
+
+
+@cache
+def warn_if_untested() -> None:
+    """Warn (once per process, on rank 0 only) when the installed VLMEvalKit is outside the tested range."""
+    if os.environ.get("RANK", "0") != "0":  # torchrun workers: one warning per run, not one per GPU
+        return
+    problem = untested_vlmeval(TESTED_VLMEVAL)
+    if problem:
+        warnings.warn(problem, UntestedVLMEvalKitWarning, stacklevel=3)
+
+
 def register_datasets(dataset_module: ModuleType) -> None:
     """Called once `vlmeval.dataset` has executed."""
+    warn_if_untested()
     for module in DATASET_MODULES:
         importlib.import_module(module)
     # Now, before run.py logs its judge arguments and records its argv: keeps API keys out of both.
@@ -52,6 +107,7 @@ def register_datasets(dataset_module: ModuleType) -> None:
 
 def register_models(config_module: ModuleType) -> None:
     """Called once `vlmeval.config` has executed."""
+    warn_if_untested()
     for module in MODEL_MODULES:
         importlib.import_module(module)
 

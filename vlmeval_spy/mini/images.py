@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -29,7 +29,7 @@ Box = tuple[int, int, int, int]
 Renderer = Callable[[], Image.Image]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     # Pillow >= 10.1 bundles a scalable font, so no system fonts are needed.
     return ImageFont.load_default(size=size)
@@ -124,7 +124,7 @@ def _receipt() -> Image.Image:
     _text(draw, (148, 50), "12 Elm Street, Fenwick", 13)
     _text(draw, (148, 68), "05/06/2025   12:41", 13)
     for y, (item, price) in zip(range(110, 230, 30), [("Flat white", "3.40"), ("Almond croissant", "2.95"),
-                                                     ("Sparkling water", "1.80"), ("Tomato soup", "4.70")]):
+                                                     ("Sparkling water", "1.80"), ("Tomato soup", "4.70")], strict=True):
         _text(draw, (110, y), item, 16)
         _text(draw, (296, y), price, 16)
     draw.line((110, 240, 338, 240), fill=INK, width=1)
