@@ -9,7 +9,7 @@ Variants, each at `--batch` questions per step, the same questions for all: DPO 
 question's preference pair under private instructions, NCA-P on its polarity pair (that pair
 and the non-private one):
 - stock_dpo: TRL's `DPOTrainer` with its own collator (the vision tower runs on both copies);
-- our_dpo: `SpyDPOTrainer` (each image encoded once);
+- our_dpo: `SPYDPOTrainer` (each image encoded once);
 - naive_ncap: `NCAPTrainer` with `share_image_features=False` (all four copies encoded);
 - our_ncap: `NCAPTrainer` (each image encoded once for its four sequences).
 
@@ -39,10 +39,22 @@ from typing import Any
 import torch
 
 VARIANTS = ("stock_dpo", "our_dpo", "naive_ncap", "our_ncap")
-ATTRIBUTES = {"a1_age_approx": "approximate age", "a9_face_complete": "complete face", "a16_race": "race",
-              "a25_nationality": "nationality", "a49_phone": "phone number", "a55_religion": "religion"}
-QUESTIONS = ("How old does this person look?", "What ethnicity is the person?", "Which country is he from?",
-             "What is the phone number shown?", "What religion does she follow?", "Is the face visible?")
+ATTRIBUTES = {
+    "a1_age_approx": "approximate age",
+    "a9_face_complete": "complete face",
+    "a16_race": "race",
+    "a25_nationality": "nationality",
+    "a49_phone": "phone number",
+    "a55_religion": "religion",
+}
+QUESTIONS = (
+    "How old does this person look?",
+    "What ethnicity is the person?",
+    "Which country is he from?",
+    "What is the phone number shown?",
+    "What religion does she follow?",
+    "Is the face visible?",
+)
 
 
 def write_release(root: Path, size: int, n_items: int = 6) -> dict[str, Path]:
@@ -59,16 +71,29 @@ def write_release(root: Path, size: int, n_items: int = 6) -> dict[str, Path]:
         (root / "img").mkdir(parents=True, exist_ok=True)
         Image.frombytes("RGB", (size, size), noise).save(root / image)
         others = {other: rng.choice([0, 1]) for other in rng.sample([a for a in labels if a != label], 4)}
-        scenario = {"scenario": "s_doctor", "2nd_person_template": "You are a doctor at work. The question is {}.",
-                    "3rd_person_template": "Ann is a doctor. She is asked {}."}
+        scenario = {
+            "scenario": "s_doctor",
+            "2nd_person_template": "You are a doctor at work. The question is {}.",
+            "3rd_person_template": "Ann is a doctor. She is asked {}.",
+        }
         party = {**scenario, "scenario": "s_party", "2nd_person_template": "You are at a party. The question is {}."}
-        items.append({
-            "benchmark_id": f"b{i}", "label": label, "other_labels": {**others, label: 0.5},
-            "question_item": {"question_id": f"q{i}", "image_path": image, "question": QUESTIONS[i % len(QUESTIONS)],
-                              "respond_ans": "The person appears to be in their thirties, from the north.",
-                              "reject_ans": "I'm sorry, but I can't share that; it's private information."},
-            "non_privacy_scenarios": [scenario], "privacy_scenarios": [party], "chosen_scenarios": [party],
-        })
+        items.append(
+            {
+                "benchmark_id": f"b{i}",
+                "label": label,
+                "other_labels": {**others, label: 0.5},
+                "question_item": {
+                    "question_id": f"q{i}",
+                    "image_path": image,
+                    "question": QUESTIONS[i % len(QUESTIONS)],
+                    "respond_ans": "The person appears to be in their thirties, from the north.",
+                    "reject_ans": "I'm sorry, but I can't share that; it's private information.",
+                },
+                "non_privacy_scenarios": [scenario],
+                "privacy_scenarios": [party],
+                "chosen_scenarios": [party],
+            }
+        )
     files = {"data": root / f"train_{size}.json", "label2text": root / "label2text.json"}
     files["data"].write_text(json.dumps({"data_list": items}))
     files["label2text"].write_text(json.dumps(ATTRIBUTES))
@@ -78,18 +103,28 @@ def write_release(root: Path, size: int, n_items: int = 6) -> dict[str, Path]:
 def build_trainer(variant: str, model_dir: Path, processor: Any, datasets: dict, output_dir: Path) -> Any:
     from trl import DPOConfig, DPOTrainer
 
-    from spy_align.configs import NCAPConfig, SpyDPOConfig
+    from spy_align.configs import NCAPConfig, SPYDPOConfig
     from spy_align.ncap_trainer import NCAPTrainer
-    from spy_align.preference_trainer import SpyDPOTrainer
+    from spy_align.preference_trainer import SPYDPOTrainer
 
-    common = dict(output_dir=str(output_dir / variant), report_to="none", gradient_checkpointing=False,
-                  max_length=None, bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    common = dict(
+        output_dir=str(output_dir / variant),
+        report_to="none",
+        gradient_checkpointing=False,
+        max_length=None,
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+    )
     if variant == "stock_dpo":
-        trainer = DPOTrainer(str(model_dir), args=DPOConfig(**common), train_dataset=datasets["preference"],
-                             processing_class=processor)
+        trainer = DPOTrainer(
+            str(model_dir), args=DPOConfig(**common), train_dataset=datasets["preference"], processing_class=processor
+        )
     elif variant == "our_dpo":
-        trainer = SpyDPOTrainer(str(model_dir), args=SpyDPOConfig(**common), train_dataset=datasets["preference"],
-                                processing_class=processor)
+        trainer = SPYDPOTrainer(
+            str(model_dir),
+            args=SPYDPOConfig(**common),
+            train_dataset=datasets["preference"],
+            processing_class=processor,
+        )
     else:
         config = NCAPConfig(**common, share_image_features=variant == "our_ncap")
         trainer = NCAPTrainer(str(model_dir), args=config, train_dataset=datasets["paired"], processing_class=processor)
@@ -131,7 +166,8 @@ class Setup:
         paired = paired_dataset(items, root)
         # The private-instruction pair of each NCA-P question, in the same order: like-for-like batches.
         preference = preference_dataset(items, root).filter(
-            lambda row: row["polarity"] == 1 and row["case"] != "chosen_scenario")
+            lambda row: row["polarity"] == 1 and row["case"] != "chosen_scenario"
+        )
         assert preference["prompt"] == paired["prompt_1"]
         self.datasets = {"preference": preference, "paired": paired}
 
@@ -156,13 +192,18 @@ def time_variants(setup: Setup, batch: int, steps: int, warmup: int) -> dict[str
                 peaks[variant] = max(peaks.get(variant, 0.0), torch.cuda.max_memory_allocated() / 2**20)
             if s >= warmup:
                 times[variant].append(elapsed)
-    return {variant: {"median_step_s": statistics.median(times[variant]),
-                      **({"peak_cuda_mib": peaks[variant]} if peaks else {})} for variant in VARIANTS}
+    return {
+        variant: {
+            "median_step_s": statistics.median(times[variant]),
+            **({"peak_cuda_mib": peaks[variant]} if peaks else {}),
+        }
+        for variant in VARIANTS
+    }
 
 
 def ncap_agreement(setup: Setup, batch: int) -> dict[str, float]:
     """Max |our NCA-P loss - SPEC formula| and the same over all gradient entries (policy moved off the reference)."""
-    from spy_align.collator import SpyPreferenceCollator
+    from spy_align.collator import SPYPreferenceCollator
     from spy_align.ncap_reference import spec_ncap_loss
 
     trainer = setup.trainer("our_ncap")
@@ -179,8 +220,8 @@ def ncap_agreement(setup: Setup, batch: int) -> dict[str, float]:
         loss.backward()
         return loss.item(), [p.grad.detach().clone() for p in trainer.model.parameters() if p.grad is not None]
 
-    shared = trainer._prepare_inputs(SpyPreferenceCollator(setup.processor)([dict(e) for e in examples]))
-    unshared = SpyPreferenceCollator(setup.processor, share_images=False)([dict(e) for e in examples])
+    shared = trainer._prepare_inputs(SPYPreferenceCollator(setup.processor)([dict(e) for e in examples]))
+    unshared = SPYPreferenceCollator(setup.processor, share_images=False)([dict(e) for e in examples])
     unshared = {key: value.to(device) for key, value in unshared.items()}
     ours, our_grads = loss_and_grads(lambda: trainer.compute_loss(trainer.model, shared))
     spec, spec_grads = loss_and_grads(lambda: spec_ncap_loss(trainer.model, trainer.ref_model, unshared, trainer.beta))
@@ -190,8 +231,20 @@ def ncap_agreement(setup: Setup, batch: int) -> dict[str, float]:
 
 def probe_memory(root: Path, model_dir: Path, size: int, variant: str, batch: int) -> float:
     """Peak resident memory (MiB) while a fresh process runs two steps of one variant (CPU runs)."""
-    command = [sys.executable, __file__, "--memory-probe", variant, "--sizes", str(size), "--batch", str(batch),
-               "--workdir", str(root), "--model-dir", str(model_dir)]
+    command = [
+        sys.executable,
+        __file__,
+        "--memory-probe",
+        variant,
+        "--sizes",
+        str(size),
+        "--batch",
+        str(batch),
+        "--workdir",
+        str(root),
+        "--model-dir",
+        str(model_dir),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])["peak_rss_mib"]
 
@@ -243,8 +296,12 @@ def main() -> None:
     from spy_align.tiny_models import BENCH_SIZE, build_tiny_vlm
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} thread(s)"
-    results: dict[str, Any] = {"device": device, "batch": args.batch, "steps": args.steps,
-                               "model": "qwen2_vl hidden 256, 4 layers, vision depth 4"}
+    results: dict[str, Any] = {
+        "device": device,
+        "batch": args.batch,
+        "steps": args.steps,
+        "model": "qwen2_vl hidden 256, 4 layers, vision depth 4",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         model_dir = build_tiny_vlm(root / "model", "qwen2_vl", BENCH_SIZE)
@@ -255,12 +312,17 @@ def main() -> None:
                 for variant in VARIANTS:
                     figures[variant]["peak_rss_mib"] = probe_memory(root, model_dir, size, variant, args.batch)
             stock = figures["stock_dpo"]["median_step_s"]
-            figures["ratios"] = {f"{variant}_vs_stock_dpo": figures[variant]["median_step_s"] / stock
-                                 for variant in VARIANTS[1:]}
+            figures["ratios"] = {
+                f"{variant}_vs_stock_dpo": figures[variant]["median_step_s"] / stock for variant in VARIANTS[1:]
+            }
             figures.update(ncap_agreement(setup, args.batch))
             results[f"{size}px"] = figures
-            print(f"{size}px: " + ", ".join(f"{v} {figures[v]['median_step_s']:.3f}s" for v in VARIANTS)
-                  + f"; ratios {figures['ratios']}", flush=True)
+            print(
+                f"{size}px: "
+                + ", ".join(f"{v} {figures[v]['median_step_s']:.3f}s" for v in VARIANTS)
+                + f"; ratios {figures['ratios']}",
+                flush=True,
+            )
     print(json.dumps(results))
 
 

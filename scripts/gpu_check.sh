@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# GPU check, a few minutes on one CUDA GPU: bf16 NCA-P steps of a tiny Qwen2-VL with sdpa, flash-attn,
-# Liger kernels and DeepSpeed ZeRO-2 under accelerate (each skipped when not installed), inference
-# through SPYTransformersVLM, and VLMEvalKit runs on SPY-Bench-Mini; prints one table (see
-# scripts/gpu_check.py). Offline: nothing is downloaded unless GPU_CHECK_INSTALL=1.
+# GPU check, a few minutes on CUDA GPUs: the shipped spy-align recipes themselves on a tiny Qwen2-VL (bf16
+# weights, tf32, model-only checkpoints registered as saved, eval loss, LoRA), the ncap recipe with flash-attn,
+# Liger kernels and DeepSpeed ZeRO-2 with 2 processes under accelerate (each skipped when not installed),
+# inference through SPYTransformersVLM and VLMEvalKit runs on SPY-Bench-Mini; prints one table (see
+# scripts/gpu_check.py). Then the serving check (scripts/gpu_serve_check.py), when present, with the same
+# arguments. Offline: nothing is downloaded unless GPU_CHECK_INSTALL=1.
 #
 #   scripts/gpu_check.sh [--work-dir DIR]
 #   GPU_CHECK_INSTALL=1 scripts/gpu_check.sh    # first pip install liger-kernel, deepspeed, flash-attn
@@ -21,4 +23,9 @@ fi
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 fi
-exec "$PYTHON" scripts/gpu_check.py "$@"
+status=0
+"$PYTHON" scripts/gpu_check.py "$@" || status=$?
+if [ -f scripts/gpu_serve_check.py ]; then
+  "$PYTHON" scripts/gpu_serve_check.py "$@" || status=$?
+fi
+exit "$status"

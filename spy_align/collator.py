@@ -43,7 +43,7 @@ class Unit:
 
 
 @dataclass
-class SpyPreferenceCollator(DataCollatorMixin):
+class SPYPreferenceCollator(DataCollatorMixin):
     """Batches preference examples (`prompt`/`chosen`/`rejected`) or polarity pairs (`..._0`, `..._1`).
 
     Output: `input_ids`, `attention_mask`, `completion_mask` and the processor's token-type keys
@@ -77,7 +77,7 @@ class SpyPreferenceCollator(DataCollatorMixin):
         for slot in sorted({u.slot for u in units}):
             members = [k for k, u in enumerate(units) if u.slot == slot]
             rows, inputs = self._encode([units[k].prompt for k in members], [images[units[k].example] for k in members])
-            for k, row in zip(members, rows):
+            for k, row in zip(members, rows, strict=True):
                 prompts[k] = row
             image_inputs = image_inputs or inputs
         return prompts, image_inputs
@@ -86,8 +86,12 @@ class SpyPreferenceCollator(DataCollatorMixin):
         """Run the processor; return unpadded per-row token lists and the image inputs."""
         has_images = any(images)
         processed = self.processor(
-            text=texts, images=images if has_images else None, padding=True, padding_side="right",
-            return_tensors="pt", add_special_tokens=False,
+            text=texts,
+            images=images if has_images else None,
+            padding=True,
+            padding_side="right",
+            return_tensors="pt",
+            add_special_tokens=False,
         )
         lengths = processed["attention_mask"].sum(dim=1).tolist()
         rows = [
@@ -139,7 +143,8 @@ class SpyPreferenceCollator(DataCollatorMixin):
         n_images = starts[-1]
         # Small per-image keys (`image_grid_thw`) are also needed per sequence, e.g. for Qwen's 3D positions.
         per_row = {
-            key: value[index] for key, value in image_inputs.items()
+            key: value[index]
+            for key, value in image_inputs.items()
             if key != "pixel_values" and isinstance(value, torch.Tensor) and value.dim() > 0 and len(value) == n_images
         }
         return {SHARED_IMAGES_KEY: {**image_inputs, "index": index}, **per_row}
@@ -159,11 +164,14 @@ def _units(i: int, example: dict[str, Any], images: list, processor: ProcessorMi
     for slot, suffix in enumerate(suffixes):
         triple = {key: example[f"{key}{suffix}"] for key in PREFERENCE_KEYS}
         if is_conversational(triple):
-            triple = apply_chat_template({
-                "prompt": prepare_multimodal_messages(triple["prompt"], images=images),
-                "chosen": prepare_multimodal_messages(triple["chosen"]),
-                "rejected": prepare_multimodal_messages(triple["rejected"]),
-            }, processor)
+            triple = apply_chat_template(
+                {
+                    "prompt": prepare_multimodal_messages(triple["prompt"], images=images),
+                    "chosen": prepare_multimodal_messages(triple["chosen"]),
+                    "rejected": prepare_multimodal_messages(triple["rejected"]),
+                },
+                processor,
+            )
         polarity = slot if paired else int(example.get("polarity", -1))
         units.append(Unit(i, slot, polarity, triple["prompt"], triple["chosen"], triple["rejected"]))
     return units

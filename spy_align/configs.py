@@ -2,8 +2,12 @@
 
 Defaults that differ from TRL's, and why:
 - `bf16` is on only where the hardware supports it (TRL turns it on everywhere, CPUs included);
+  the GPU recipes set it, with bf16 weights (`dtype: bfloat16`), as the paper's runs did;
+- `tf32` is on where the GPU has it (Ampere and newer), as in the paper's runs; `--tf32 false` turns
+  it off, and `--tf32 true` without such a GPU is an error;
 - `max_length` is 2048: Qwen2-VL at the paper's `max_pixels` (1003520) spends up to 1280 tokens
   on the image, which TRL's 1024 would cut off.
+Preference losses are checked when the configuration is built, before any model loads.
 """
 
 from __future__ import annotations
@@ -18,6 +22,25 @@ _MAX_LENGTH_HELP = (
     "paper's max_pixels=1003520."
 )
 _BF16_HELP = "bf16 mixed precision. Unset: on where a GPU supports it, off on CPU."
+_TF32_HELP = "TF32 matmuls on Ampere and newer GPUs. Unset: on where the GPU has them."
+TRL_PREFERENCE_LOSSES = (
+    "sigmoid",
+    "hinge",
+    "ipo",
+    "exo_pair",
+    "nca_pair",
+    "robust",
+    "bco_pair",
+    "sppo_hard",
+    "aot",
+    "aot_unpaired",
+    "apo_zero",
+    "apo_down",
+    "discopop",
+    "sft",
+    "sigmoid_norm",
+)
+"""The `loss_type` values TRL 1.16's `DPOTrainer` implements (it checks them only at the first step)."""
 
 
 def bf16_supported() -> bool:
@@ -27,29 +50,51 @@ def bf16_supported() -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
-def _resolve_bf16(config: SFTConfig | DPOConfig) -> None:
+def tf32_supported() -> bool:
+    from transformers.utils import is_torch_tf32_available
+
+    return is_torch_tf32_available()
+
+
+def _resolve_precision(config: SFTConfig | DPOConfig) -> None:
     if config.bf16 is None and not config.fp16:
         config.bf16 = bf16_supported() and not config.use_cpu
+    if config.tf32 is None and not config.use_cpu and tf32_supported():
+        config.tf32 = True
+
+
+def check_loss_types(loss_type: str | list[str]) -> list[str]:
+    """`loss_type` as a list; ValueError naming every value TRL does not implement."""
+    loss_types = [loss_type] if isinstance(loss_type, str) else list(loss_type)
+    unknown = [value for value in loss_types if value not in TRL_PREFERENCE_LOSSES]
+    if unknown:
+        raise ValueError(
+            f"unknown loss_type {', '.join(map(repr, unknown))} (TRL's preference losses: "
+            f"{', '.join(TRL_PREFERENCE_LOSSES)})"
+        )
+    return loss_types
 
 
 @dataclass
-class SpySFTConfig(SFTConfig):
+class SPYSFTConfig(SFTConfig):
     """`SFTConfig` for SPY-Tune SFT; trained with TRL's `SFTTrainer` on prompt/completion data (answer tokens only)."""
 
     max_length: int | None = field(default=SPY_MAX_LENGTH, metadata={"help": _MAX_LENGTH_HELP})
     bf16: bool | None = field(default=None, metadata={"help": _BF16_HELP})
+    tf32: bool | None = field(default=None, metadata={"help": _TF32_HELP})
 
     def __post_init__(self) -> None:
-        _resolve_bf16(self)
+        _resolve_precision(self)
         super().__post_init__()
 
 
 @dataclass
-class SpyDPOConfig(DPOConfig):
-    """`DPOConfig` for `SpyDPOTrainer`: DPO (`loss_type=sigmoid`, the default) or any TRL preference loss."""
+class SPYDPOConfig(DPOConfig):
+    """`DPOConfig` for `SPYDPOTrainer`: DPO (`loss_type=sigmoid`, the default) or any TRL preference loss."""
 
     max_length: int | None = field(default=SPY_MAX_LENGTH, metadata={"help": _MAX_LENGTH_HELP})
     bf16: bool | None = field(default=None, metadata={"help": _BF16_HELP})
+    tf32: bool | None = field(default=None, metadata={"help": _TF32_HELP})
     share_image_features: bool = field(
         default=True,
         metadata={
@@ -60,13 +105,14 @@ class SpyDPOConfig(DPOConfig):
     )
 
     def __post_init__(self) -> None:
-        _resolve_bf16(self)
+        self.loss_type = check_loss_types(self.loss_type)
+        _resolve_precision(self)
         super().__post_init__()
 
 
 @dataclass
-class SpyNCAConfig(SpyDPOConfig):
-    """`SpyDPOConfig` whose loss defaults to NCA (`nca_pair`)."""
+class SPYNCAConfig(SPYDPOConfig):
+    """`SPYDPOConfig` whose loss defaults to NCA (`nca_pair`)."""
 
     loss_type: list[str] = field(
         default_factory=lambda: ["nca_pair"],
@@ -75,7 +121,7 @@ class SpyNCAConfig(SpyDPOConfig):
 
 
 @dataclass
-class NCAPConfig(SpyDPOConfig):
+class NCAPConfig(SPYDPOConfig):
     """Configuration of `NCAPTrainer`: NCA-P = NCA(non-private pair) + NCA(private pair), per example.
 
     The loss is fixed: TRL's `nca_pair` over the batch's pairs, weighted 2 because TRL averages over
@@ -102,7 +148,7 @@ class NCAPConfig(SpyDPOConfig):
 
 
 @dataclass
-class SpyTuneArguments:
+class SPYTuneArguments:
     """Script arguments of `spy-align`: the SPY-Tune data and what to do around training."""
 
     train_file: str = field(metadata={"help": "SPY-Tune training file (`train_data.json`)."})
@@ -116,8 +162,9 @@ class SpyTuneArguments:
     )
     distractors: bool = field(
         default=True,
-        metadata={"help": "Instruction blocks with the items' distractor attributes (`other_labels`), as in the "
-                          "paper."},
+        metadata={
+            "help": "Instruction blocks with the items' distractor attributes (`other_labels`), as in the paper."
+        },
     )
     min_pixels: int | None = field(
         default=None, metadata={"help": "Smallest image area after resizing (Qwen-style processors); paper: 200704."}
@@ -127,8 +174,9 @@ class SpyTuneArguments:
     )
     generation_steps: int = field(
         default=0,
-        metadata={"help": "Every this many steps, generate answers to a few evaluation prompts and log them; "
-                          "0: never."},
+        metadata={
+            "help": "Every this many steps, generate answers to a few evaluation prompts and log them; 0: never."
+        },
     )
     generation_prompts_per_polarity: int = field(
         default=2, metadata={"help": "Logged prompts per instruction polarity (non-private, private)."}
@@ -138,4 +186,3 @@ class SpyTuneArguments:
         default=True,
         metadata={"help": "Record the final and epoch checkpoints in the SPY-Bench model registry (if installed)."},
     )
-

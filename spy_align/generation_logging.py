@@ -23,7 +23,7 @@ from .polarity_rewards import POLARITY_NAMES
 def pick_per_polarity(dataset: Dataset, per_polarity: int) -> Dataset:
     """The first `per_polarity` plain-question rows of each polarity (same images under both, when possible)."""
     rows = {value: [] for value in POLARITY_NAMES}
-    for index, (polarity, case) in enumerate(zip(dataset["polarity"], dataset["case"])):
+    for index, (polarity, case) in enumerate(zip(dataset["polarity"], dataset["case"], strict=True)):
         if case == "plain" and len(rows[polarity]) < per_polarity:
             rows[polarity].append(index)
     return dataset.select(rows[0] + rows[1])
@@ -54,19 +54,26 @@ class GenerationLogCallback(TrainerCallback):
         """Greedy answers to every prompt, in order."""
         trainer, processor = self.trainer, self.trainer.processing_class
         texts = [self._prompt_text(row, processor) for row in self.prompts]
-        inputs = processor(text=texts, images=[row["images"] for row in self.prompts], padding=True,
-                           padding_side="left", return_tensors="pt", add_special_tokens=False)
+        inputs = processor(
+            text=texts,
+            images=[row["images"] for row in self.prompts],
+            padding=True,
+            padding_side="left",
+            return_tensors="pt",
+            add_special_tokens=False,
+        )
         # Unwrapping gathers ZeRO-3 shards and pauses gradient checkpointing for the duration.
         checkpointing = trainer.args.gradient_checkpointing_kwargs
-        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator,
-                                         gradient_checkpointing_kwargs=checkpointing) as model:
+        with unwrap_model_for_generation(
+            trainer.model_wrapped, trainer.accelerator, gradient_checkpointing_kwargs=checkpointing
+        ) as model:
             was_training = model.training
             model.eval()
             try:
                 output = model.generate(**inputs.to(model.device), max_new_tokens=self.max_new_tokens, do_sample=False)
             finally:
                 model.train(was_training)
-        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]
 
     @staticmethod
@@ -76,19 +83,11 @@ class GenerationLogCallback(TrainerCallback):
 
     def log(self, step: int, answers: list[str]) -> None:
         """Print one block per prompt; add a markdown table to TensorBoard if the run has a writer."""
-        lines = [f"[spy-align] generations at step {step}"]
-        table = ["| polarity | item | question | target | answer |", "|---|---|---|---|---|"]
-        for row, answer in zip(self.prompts, answers):
-            polarity = POLARITY_NAMES[row["polarity"]]
-            question = row["prompt"][-1]["content"].rsplit("\n", 1)[-1]
-            target = row["chosen"][-1]["content"]
-            item = row["benchmark_id"]
-            lines.append(f"  {polarity:<11} {item}: {question}\n    target: {target}\n    answer: {answer}")
-            table.append(f"| {polarity} | {item} | {_cell(question)} | {_cell(target)} | {_cell(answer)} |")
-        print("\n".join(lines), flush=True)
+        shown = [_shown(row, answer) for row, answer in zip(self.prompts, answers, strict=True)]
+        print(format_generations(step, shown), flush=True)
         writer = self._tensorboard_writer()
         if writer is not None:
-            writer.add_text("generations", "\n".join(table), step)
+            writer.add_text("generations", generations_table(shown), step)
             writer.flush()
 
     def _tensorboard_writer(self) -> Any:
@@ -98,5 +97,34 @@ class GenerationLogCallback(TrainerCallback):
         return None
 
 
+Shown = tuple[str, str, str, str, str]
+"""(polarity name, item id, question, target answer, model answer) of one logged prompt."""
+
+
+def _shown(row: dict[str, Any], answer: str) -> Shown:
+    question = row["prompt"][-1]["content"].rsplit("\n", 1)[-1]  # the question follows the instruction block
+    return POLARITY_NAMES[row["polarity"]], row["benchmark_id"], question, row["chosen"][-1]["content"], answer
+
+
+def format_generations(step: int, shown: list[Shown]) -> str:
+    """The stdout block: one entry per prompt; continuation lines of multi-line texts stay under their label."""
+    lines = [f"[spy-align] generations at step {step}"]
+    for polarity, item, question, target, answer in shown:
+        lines.append(f"  {polarity:<11} {item}: {_indent(question, 16 + len(item))}")
+        lines += [f"    target: {_indent(target, 12)}", f"    answer: {_indent(answer, 12)}"]
+    return "\n".join(lines)
+
+
+def generations_table(shown: list[Shown]) -> str:
+    """The TensorBoard markdown table; line breaks inside a cell become <br>."""
+    table = ["| polarity | item | question | target | answer |", "|---|---|---|---|---|"]
+    table += ["| " + " | ".join(_cell(text) for text in row) + " |" for row in shown]
+    return "\n".join(table)
+
+
+def _indent(text: str, width: int) -> str:
+    return text.replace("\n", "\n" + " " * width)
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")

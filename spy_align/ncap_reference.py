@@ -25,9 +25,10 @@ def answer_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torc
     return (per_token * batch["completion_mask"][:, 1:]).sum(dim=1)
 
 
-def spec_ncap_loss(policy: torch.nn.Module, reference: torch.nn.Module, batch: dict[str, torch.Tensor],
-                   beta: float) -> torch.Tensor:
-    """NCA-P loss of an unshared `SpyPreferenceCollator` batch of polarity pairs (units: example, polarity)."""
+def spec_ncap_loss(
+    policy: torch.nn.Module, reference: torch.nn.Module, batch: dict[str, torch.Tensor], beta: float
+) -> torch.Tensor:
+    """NCA-P loss of an unshared `SPYPreferenceCollator` batch of polarity pairs (units: example, polarity)."""
     policy_logps = answer_logps(policy, batch)
     with torch.no_grad():
         reference_logps = answer_logps(reference, batch)

@@ -33,7 +33,7 @@ class SequenceLogpsRecorder:
             return
         # Like TRL: per-token log-probs of the last (length - 1) positions (prompt-tuning prepends some), masked to 0
         # outside the answers, summed per sequence.
-        self.records.append(log_probs[:, -(kwargs["input_ids"].size(1) - 1):].detach().sum(dim=1))
+        self.records.append(log_probs[:, -(kwargs["input_ids"].size(1) - 1) :].detach().sum(dim=1))
 
     @contextmanager
     def recording(self) -> Iterator[list[torch.Tensor]]:

@@ -1,7 +1,7 @@
-"""`SpyDPOTrainer`: TRL's `DPOTrainer` with SPY-Tune batches (DPO with `sigmoid`, NCA with `nca_pair`).
+"""`SPYDPOTrainer`: TRL's `DPOTrainer` with SPY-Tune batches (DPO with `sigmoid`, NCA with `nca_pair`).
 
 What it adds, through TRL's extension points only (collator, forward hooks, `compute_loss`):
-- `SpyPreferenceCollator`, which sends each image once (`share_image_features`) and the
+- `SPYPreferenceCollator`, which sends each image once (`share_image_features`) and the
   instruction polarity of every pair;
 - the shared-image forward hook on the policy and on the reference model;
 - `rewards/non_private/*` and `rewards/private/*` next to TRL's own metrics.
@@ -19,15 +19,15 @@ from transformers import AutoProcessor, ProcessorMixin
 from trl import DPOTrainer
 from trl.trainer.utils import get_config_model_id
 
-from .collator import SpyPreferenceCollator
+from .collator import SPYPreferenceCollator
 from .columns import PAIRED_COLUMNS
-from .configs import SpyDPOConfig
+from .configs import SPYDPOConfig
 from .image_sharing import attach_shared_image_encoder
 from .polarity_rewards import SequenceLogpsRecorder, polarity_reward_metrics
 
 
-class SpyDPOTrainer(DPOTrainer):
-    """Preference optimisation on SPY-Tune pairs; see the module docstring. `args` must be a `SpyDPOConfig`."""
+class SPYDPOTrainer(DPOTrainer):
+    """Preference optimisation on SPY-Tune pairs; see the module docstring. `args` must be a `SPYDPOConfig`."""
 
     _tag_names = ["trl", "dpo", "spy-align"]
 
@@ -35,25 +35,32 @@ class SpyDPOTrainer(DPOTrainer):
         self,
         model: Any,
         ref_model: Any = None,
-        args: SpyDPOConfig | None = None,
+        args: SPYDPOConfig | None = None,
         data_collator: Any = None,
         train_dataset: Any = None,
         eval_dataset: Any = None,
         processing_class: ProcessorMixin | None = None,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(args, SpyDPOConfig):
-            raise TypeError(f"{type(self).__name__} needs a SpyDPOConfig (or subclass), got {type(args).__name__}")
+        if not isinstance(args, SPYDPOConfig):
+            raise TypeError(f"{type(self).__name__} needs a SPYDPOConfig (or subclass), got {type(args).__name__}")
         if processing_class is None:
             model_id = model if isinstance(model, str) else get_config_model_id(model.config)
             processing_class = AutoProcessor.from_pretrained(model_id, trust_remote_code=args.trust_remote_code)
         if data_collator is None:
-            data_collator = SpyPreferenceCollator(
+            data_collator = SPYPreferenceCollator(
                 processing_class, max_length=args.max_length, share_images=args.share_image_features
             )
-        super().__init__(model, ref_model=ref_model, args=args, data_collator=data_collator,
-                         train_dataset=train_dataset, eval_dataset=eval_dataset,
-                         processing_class=processing_class, **kwargs)
+        super().__init__(
+            model,
+            ref_model=ref_model,
+            args=args,
+            data_collator=data_collator,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=processing_class,
+            **kwargs,
+        )
         self._logps = SequenceLogpsRecorder()
         for module in self._forward_modules():
             if args.share_image_features:
@@ -73,8 +80,13 @@ class SpyDPOTrainer(DPOTrainer):
             super()._set_signature_columns_if_needed()
             self._signature_columns = [*self._signature_columns, *PAIRED_COLUMNS, "polarity", "benchmark_id"]
 
-    def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
-                     num_items_in_batch: Any = None) -> Any:
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
         polarity = inputs.pop("polarity", None)
         with self._logps.recording() as logps:
             result = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)

@@ -42,17 +42,30 @@ def on_checkpoint_saved(path: str | Path, run_name: str, method: str, **info: An
 def register_run(output_dir: str | Path, run_name: str, method: str, **info: Any) -> list[str]:
     """Record the epoch checkpoints under `output_dir` as `RUN-epochN`, then the final model as `RUN`.
 
-    Checkpoints saved mid-epoch (`save_strategy="steps"`) are recorded as `RUN-stepS`.
+    Checkpoints saved mid-epoch (`save_strategy="steps"`) are recorded as `RUN-stepS`. For a run
+    trained before; `spy-align` itself records each checkpoint as it is saved (`register_checkpoint`).
     Returns the names recorded.
     """
     names = []
     for checkpoint in sorted(Path(output_dir).glob("checkpoint-*"), key=_step_of):
-        name = f"{run_name}-{_checkpoint_suffix(checkpoint)}"
-        if on_checkpoint_saved(checkpoint, name, method, checkpoint=checkpoint.name, **info):
-            names.append(registry_name(name))
+        name = register_checkpoint(checkpoint, run_name, method, **info)
+        if name:
+            names.append(name)
     if on_checkpoint_saved(output_dir, run_name, method, **info):
         names.append(registry_name(run_name))
     return names
+
+
+def register_checkpoint(checkpoint: str | Path, run_name: str, method: str, **info: Any) -> str | None:
+    """Record one `checkpoint-N` folder as `RUN-epochE` (saved at an epoch's end) or `RUN-stepN`.
+
+    Returns the name recorded, None when the registry is absent.
+    """
+    checkpoint = Path(checkpoint)
+    name = f"{run_name}-{_checkpoint_suffix(checkpoint)}"
+    if on_checkpoint_saved(checkpoint, name, method, checkpoint=checkpoint.name, **info):
+        return registry_name(name)
+    return None
 
 
 def _step_of(checkpoint: Path) -> int:

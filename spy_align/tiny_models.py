@@ -13,8 +13,15 @@ from pathlib import Path
 from typing import Literal
 
 Family = Literal["qwen2_vl", "qwen2_5_vl"]
-SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-                  "<|image_pad|>", "<|video_pad|>")
+SPECIAL_TOKENS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
 # Generic English so common words become single tokens; callers add their own texts.
 BASE_CORPUS = (
     "You are a helpful assistant.",
@@ -40,8 +47,16 @@ class TinySize:
     vocab_size: int = 512
 
 
-BENCH_SIZE = TinySize(hidden_size=256, num_layers=4, num_heads=4, num_kv_heads=2, vision_depth=4,
-                      vision_width=256, vision_heads=4, vocab_size=2048)
+BENCH_SIZE = TinySize(
+    hidden_size=256,
+    num_layers=4,
+    num_heads=4,
+    num_kv_heads=2,
+    vision_depth=4,
+    vision_width=256,
+    vision_heads=4,
+    vocab_size=2048,
+)
 """The small model of `scripts/bench_align.py`: hidden 256, 4 layers, vision depth 4."""
 
 
@@ -79,11 +94,19 @@ def _tokenizer(corpus: list[str], vocab_size: int):
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     backend.train_from_iterator(corpus, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                   chat_template=qwen2_5_vl_chat_template)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        chat_template=qwen2_5_vl_chat_template,
+    )
 
 
 def _processor(family: Family, corpus: list[str], vocab_size: int, min_pixels: int, max_pixels: int):
@@ -93,7 +116,9 @@ def _processor(family: Family, corpus: list[str], vocab_size: int, min_pixels: i
     processor_class = Qwen2VLProcessor if family == "qwen2_vl" else Qwen2_5_VLProcessor
     return processor_class(
         image_processor=Qwen2VLImageProcessor(min_pixels=min_pixels, max_pixels=max_pixels),
-        tokenizer=tokenizer, video_processor=Qwen2VLVideoProcessor(), chat_template=tokenizer.chat_template,
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(),
+        chat_template=tokenizer.chat_template,
     )
 
 
@@ -109,22 +134,45 @@ def _config(family: Family, size: TinySize, tokenizer):
 
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
     text = dict(
-        vocab_size=len(tokenizer), hidden_size=size.hidden_size, intermediate_size=2 * size.hidden_size,
-        num_hidden_layers=size.num_layers, num_attention_heads=size.num_heads, num_key_value_heads=size.num_kv_heads,
+        vocab_size=len(tokenizer),
+        hidden_size=size.hidden_size,
+        intermediate_size=2 * size.hidden_size,
+        num_hidden_layers=size.num_layers,
+        num_attention_heads=size.num_heads,
+        num_key_value_heads=size.num_kv_heads,
         max_position_embeddings=4096,
-        rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
-                         "mrope_section": _mrope_section(size.hidden_size // size.num_heads)},
-        bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+        rope_parameters={
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": _mrope_section(size.hidden_size // size.num_heads),
+        },
+        bos_token_id=ids["<|endoftext|>"],
+        eos_token_id=ids["<|im_end|>"],
+        pad_token_id=ids["<|endoftext|>"],
     )
-    common = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-                  vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+    common = dict(
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
     if family == "qwen2_vl":
-        vision = dict(depth=size.vision_depth, embed_dim=size.vision_width, hidden_size=size.hidden_size,
-                      num_heads=size.vision_heads, mlp_ratio=2)
+        vision = dict(
+            depth=size.vision_depth,
+            embed_dim=size.vision_width,
+            hidden_size=size.hidden_size,
+            num_heads=size.vision_heads,
+            mlp_ratio=2,
+        )
         return Qwen2VLConfig(text_config=text, vision_config=vision, **common)
-    vision = dict(depth=size.vision_depth, hidden_size=size.vision_width, intermediate_size=2 * size.vision_width,
-                  num_heads=size.vision_heads, out_hidden_size=size.hidden_size,
-                  fullatt_block_indexes=[size.vision_depth - 1])
+    vision = dict(
+        depth=size.vision_depth,
+        hidden_size=size.vision_width,
+        intermediate_size=2 * size.vision_width,
+        num_heads=size.vision_heads,
+        out_hidden_size=size.hidden_size,
+        fullatt_block_indexes=[size.vision_depth - 1],
+    )
     return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **common)
 
 

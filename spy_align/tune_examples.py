@@ -23,7 +23,6 @@ class TuneTurn:
 
     benchmark_id: str
     label: str
-    image_path: str
     case: Case
     scenario: str
     """Scenario id, "" for the plain question."""
@@ -46,8 +45,9 @@ def make_turn(item: Item, case: Case, scenario: Scenario | None, polarity: int, 
     prompt = render_instructions(item, polarity, distractors) + PROMPT_SEPARATOR + question_part(item, scenario)
     answers = (item.respond_ans, item.reject_ans)
     chosen, rejected = answers if should_respond(item, case, polarity) else answers[::-1]
-    return TuneTurn(item.benchmark_id, item.label, item.image_path, case, scenario.id if scenario else "",
-                    polarity, prompt, chosen, rejected)
+    return TuneTurn(
+        item.benchmark_id, item.label, case, scenario.id if scenario else "", polarity, prompt, chosen, rejected
+    )
 
 
 def preference_turns(item: Item, distractors: bool) -> list[TuneTurn]:

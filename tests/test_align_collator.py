@@ -8,7 +8,7 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 from trl.trainer.dpo_trainer import DataCollatorForVisionPreference
 
 from align_workspace import FAMILIES
-from spy_align.collator import SpyPreferenceCollator
+from spy_align.collator import SPYPreferenceCollator
 from spy_align.image_sharing import attach_shared_image_encoder
 from spy_align.tune_datasets import load_tune_items, paired_dataset, preference_dataset
 
@@ -43,7 +43,7 @@ def test_unshared_batches_are_stock_trl_batches(data, model_and_processor):
     model, processor = model_and_processor
     examples = rows(data[0], [0, 5, 11])
     stock = DataCollatorForVisionPreference(processor)([dict(e) for e in examples])
-    ours = SpyPreferenceCollator(processor, share_images=False)([dict(e) for e in examples])
+    ours = SPYPreferenceCollator(processor, share_images=False)([dict(e) for e in examples])
     mask = stock["attention_mask"].bool()
     for key in ("attention_mask", "completion_mask", "mm_token_type_ids", "pixel_values", "image_grid_thw"):
         assert torch.equal(stock[key], ours[key]), key
@@ -56,8 +56,8 @@ def test_shared_batches_send_each_image_once_and_give_the_same_logits(data, mode
     model, processor = model_and_processor
     for dataset, indices, copies in ((data[0], [0, 5, 11], 2), (data[1], [0, 3, 6], 4)):
         examples = rows(dataset, indices)
-        shared = SpyPreferenceCollator(processor)([dict(e) for e in examples])
-        plain = SpyPreferenceCollator(processor, share_images=False)([dict(e) for e in examples])
+        shared = SPYPreferenceCollator(processor)([dict(e) for e in examples])
+        plain = SPYPreferenceCollator(processor, share_images=False)([dict(e) for e in examples])
         assert "pixel_values" not in shared
         assert len(shared["shared_images"]["pixel_values"]) * copies == len(plain["pixel_values"])
         assert torch.equal(shared["image_grid_thw"], plain["image_grid_thw"])
@@ -70,12 +70,20 @@ def test_shared_batches_send_each_image_once_and_give_the_same_logits(data, mode
 def test_pairs_become_two_units_chosen_rows_first(data, model_and_processor):
     _, processor = model_and_processor
     examples = rows(data[1], [0, 3])
-    batch = SpyPreferenceCollator(processor)([dict(e) for e in examples])
+    batch = SPYPreferenceCollator(processor)([dict(e) for e in examples])
     tokenizer = processor.tokenizer
     answers = [batch["input_ids"][r][batch["completion_mask"][r].bool()] for r in range(8)]
-    order = [(0, "chosen_0"), (0, "chosen_1"), (1, "chosen_0"), (1, "chosen_1"),
-             (0, "rejected_0"), (0, "rejected_1"), (1, "rejected_0"), (1, "rejected_1")]
-    for answer, (example, key) in zip(answers, order):
+    order = [
+        (0, "chosen_0"),
+        (0, "chosen_1"),
+        (1, "chosen_0"),
+        (1, "chosen_1"),
+        (0, "rejected_0"),
+        (0, "rejected_1"),
+        (1, "rejected_0"),
+        (1, "rejected_1"),
+    ]
+    for answer, (example, key) in zip(answers, order, strict=True):
         assert tokenizer.decode(answer).startswith(examples[example][key][0]["content"])
     assert batch["polarity"].tolist() == [0, 1, 0, 1]
     assert batch["shared_images"]["index"].tolist() == [0, 0, 1, 1, 0, 0, 1, 1]
@@ -84,4 +92,4 @@ def test_pairs_become_two_units_chosen_rows_first(data, model_and_processor):
 def test_too_short_max_length_names_the_item(data, model_and_processor):
     _, processor = model_and_processor
     with pytest.raises(ValueError, match=r"item t1: the prompt is \d+ tokens .* max_length is 16"):
-        SpyPreferenceCollator(processor, max_length=16)(rows(data[0], [0]))
+        SPYPreferenceCollator(processor, max_length=16)(rows(data[0], [0]))

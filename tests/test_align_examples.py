@@ -46,7 +46,10 @@ def test_polarity_pairs_by_hand(items):
     age = RESPOND["a1_age_approx"]
     pairs = polarity_pairs(items[0], distractors=False)
     assert [(p0.case, p0.scenario, p0.polarity, p1.polarity) for p0, p1 in pairs] == [
-        ("plain", "", 0, 1), ("non_privacy_scenario", "s_doctor", 0, 1), ("privacy_scenario", "s_party", 0, 1)]
+        ("plain", "", 0, 1),
+        ("non_privacy_scenario", "s_doctor", 0, 1),
+        ("privacy_scenario", "s_party", 0, 1),
+    ]
     assert [(p0.chosen, p1.chosen) for p0, p1 in pairs] == [(age, REJECT), (age, age), (age, REJECT)]
     assert [(p0.rejected, p1.rejected) for p0, p1 in pairs] == [(REJECT, age), (REJECT, REJECT), (REJECT, age)]
     assert pairs[0][0].prompt == f"{NON_PRIVATE}\n\nHow old is she?"
@@ -62,9 +65,9 @@ def test_absolutely_private_labels_are_always_refused(items):
     assert {t.chosen for pair in polarity_pairs(id_card, distractors=True) for t in pair} == {REJECT}
 
 
-def test_upstream_items_expand_as_specified(upstream):
-    label2text = load_label2text(upstream / "label2text.json")
-    items = load_release(upstream / "spy_tune_eval_data.json", label2text, kind="tune")
+def test_release_items_expand_as_specified(release_dir):
+    label2text = load_label2text(release_dir / "label2text.json")
+    items = load_release(release_dir / "spy_tune_eval_data.json", label2text, kind="tune")
     for item in items:
         turns = preference_turns(item, distractors=True)
         scenarios = item.non_privacy_scenarios + item.privacy_scenarios

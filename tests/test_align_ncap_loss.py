@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from align_workspace import FAMILIES
-from spy_align.collator import SpyPreferenceCollator
+from spy_align.collator import SPYPreferenceCollator
 from spy_align.configs import NCAPConfig
 from spy_align.ncap_reference import spec_ncap_loss
 from spy_align.ncap_trainer import NCAPTrainer
@@ -24,16 +24,22 @@ def setup(request, tune_workspace, tmp_path_factory):
     torch.manual_seed(0)
     ws = tune_workspace
     dataset = paired_dataset(load_tune_items(ws.train_file, ws.images_root, ws.label2text_file), ws.images_root)
-    args = NCAPConfig(output_dir=str(tmp_path_factory.mktemp("ncap")), beta=BETA, report_to="none",
-                      gradient_checkpointing=False, per_device_train_batch_size=2)
+    args = NCAPConfig(
+        output_dir=str(tmp_path_factory.mktemp("ncap")),
+        beta=BETA,
+        report_to="none",
+        gradient_checkpointing=False,
+        per_device_train_batch_size=2,
+    )
     trainer = NCAPTrainer(str(ws.models[request.param]), args=args, train_dataset=dataset)
     with torch.no_grad():  # move the policy away from the reference so that rewards are not all 0
         for parameter in trainer.model.parameters():
             parameter.add_(0.02 * torch.randn_like(parameter))
     trainer.model.train()
     examples = [dataset[0], dataset[4], dataset[8]]  # plain / non-privacy / privacy scenario; an ABS item
-    collate = lambda share: SpyPreferenceCollator(trainer.processing_class, share_images=share)(  # noqa: E731
-        [dict(e) for e in examples])
+    collate = lambda share: SPYPreferenceCollator(trainer.processing_class, share_images=share)(  # noqa: E731
+        [dict(e) for e in examples]
+    )
     return trainer, collate(True), collate(False)
 
 

@@ -22,8 +22,9 @@ def recorded(monkeypatch):
 
 def test_checkpoint_is_recorded_under_a_safe_name(recorded, tmp_path):
     assert on_checkpoint_saved(tmp_path, "runs/my run", "ncap", base_model="base") is True
-    assert recorded == [{"name": "runs-my-run", "path": tmp_path, "source": "spy-align", "method": "ncap",
-                         "base_model": "base"}]
+    assert recorded == [
+        {"name": "runs-my-run", "path": tmp_path, "source": "spy-align", "method": "ncap", "base_model": "base"}
+    ]
 
 
 def test_nothing_happens_without_the_registry(monkeypatch, tmp_path):
@@ -39,8 +40,12 @@ def test_epoch_checkpoints_then_the_final_model_are_recorded(recorded, tmp_path)
         (folder / "trainer_state.json").write_text(json.dumps({"epoch": epoch, "global_step": step}))
     names = register_run(tmp_path, "SPY_NCA-P", "ncap")
     assert names == ["SPY_NCA-P-epoch1", "SPY_NCA-P-epoch2", "SPY_NCA-P-step25", "SPY_NCA-P"]
-    assert [call["path"] for call in recorded] == [tmp_path / "checkpoint-10", tmp_path / "checkpoint-20",
-                                                   tmp_path / "checkpoint-25", tmp_path]
+    assert [call["path"] for call in recorded] == [
+        tmp_path / "checkpoint-10",
+        tmp_path / "checkpoint-20",
+        tmp_path / "checkpoint-25",
+        tmp_path,
+    ]
 
 
 def test_names_need_a_usable_character():

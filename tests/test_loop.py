@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("vlmeval")
-pytest.importorskip("trl")
-
 
 def run(command: list[str], env: dict, cwd: Path) -> str:
     done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
@@ -40,12 +37,42 @@ def test_train_register_evaluate_leaderboard(tune_workspace, tmp_path: Path):
     python = sys.executable
 
     run([python, "-m", "vlmeval_spy.cli", "models", "add", "tiny-base", str(base)], env, tmp_path)
-    run([python, "-m", "spy_align", "ncap", "--model_name_or_path", str(base),
-         "--train_file", str(tune_workspace.train_file), "--images_root", str(tune_workspace.images_root),
-         "--label2text_file", str(tune_workspace.label2text_file), "--output_dir", str(tmp_path / "ncap"),
-         "--run_name", "tiny-ncap", "--num_train_epochs", "1", "--per_device_train_batch_size", "4",
-         "--save_strategy", "epoch", "--learning_rate", "1e-3", "--beta", "0.5", "--report_to", "none",
-         "--gradient_checkpointing", "false"], env, tmp_path)
+    run(
+        [
+            python,
+            "-m",
+            "spy_align",
+            "ncap",
+            "--model_name_or_path",
+            str(base),
+            "--train_file",
+            str(tune_workspace.train_file),
+            "--images_root",
+            str(tune_workspace.images_root),
+            "--label2text_file",
+            str(tune_workspace.label2text_file),
+            "--output_dir",
+            str(tmp_path / "ncap"),
+            "--run_name",
+            "tiny-ncap",
+            "--num_train_epochs",
+            "1",
+            "--per_device_train_batch_size",
+            "4",
+            "--save_strategy",
+            "epoch",
+            "--learning_rate",
+            "1e-3",
+            "--beta",
+            "0.5",
+            "--report_to",
+            "none",
+            "--gradient_checkpointing",
+            "false",
+        ],
+        env,
+        tmp_path,
+    )
 
     models = json.loads(registry.read_text())["models"]
     assert set(models) == {"tiny-base", "tiny-ncap", "tiny-ncap-epoch1"}
@@ -53,8 +80,24 @@ def test_train_register_evaluate_leaderboard(tune_workspace, tmp_path: Path):
     assert models["tiny-ncap"]["info"]["method"] == "ncap"
     assert models["tiny-ncap"]["info"]["base_model"] == str(base)
 
-    run([python, "-m", "vlmeval.run", "--data", "SPY-Bench-Mini", "--model", "tiny-base", "tiny-ncap",
-         "--judge", "exact_matching", "--work-dir", str(tmp_path / "out")], env, tmp_path)
+    run(
+        [
+            python,
+            "-m",
+            "vlmeval.run",
+            "--data",
+            "SPY-Bench-Mini",
+            "--model",
+            "tiny-base",
+            "tiny-ncap",
+            "--judge",
+            "exact_matching",
+            "--work-dir",
+            str(tmp_path / "out"),
+        ],
+        env,
+        tmp_path,
+    )
     board = run([python, "-m", "vlmeval_spy.cli", "leaderboard", str(tmp_path / "out")], env, tmp_path)
 
     rows = [line for line in board.splitlines() if line.startswith("| tiny-")]
