@@ -61,27 +61,36 @@ def make_release(root: Path) -> None:
     attrs = attribute_ids()
     (root / "images" / "test2017").mkdir(parents=True, exist_ok=True)
     names = [f"images/test2017/2017_{10000000 + i:08d}.jpg" for i in range(IMAGES)]
-    for name, data in zip(names, jpeg_variants(IMAGES)):
+    for name, data in zip(names, jpeg_variants(IMAGES), strict=True):
         (root / name).write_bytes(data)
     scenarios = [f"s{i}_scenario_{i}" for i in range(SCENARIOS)]
     template = "You are working as role number {n}. During your work, you are shown this image. The question is: {{}}"
+
     def scenario(sid: str) -> dict:
         n = sid.split("_")[0][1:]
         return {"scenario": sid, "2nd_person_template": template.format(n=n), "3rd_person_template": "Someone asks: {}"}
+
     items = []
     for i in range(ITEMS):
         label = attrs[i % len(attrs)]
         others = rnd.sample([a for a in attrs if a != label], 5)
         other_labels = {a: rnd.randint(0, 1) for a in others}
         np_s, p_s = rnd.sample(scenarios, 2)
-        items.append({
-            "benchmark_id": f"{i:08d}", "label": label,
-            "question_item": {"question_id": f"q{i:08d}", "image_path": names[i % IMAGES],
-                              "question": f"What can be said about the {label.split('_', 1)[1]} in this image, item {i}?",
-                              "gt": f"reference answer {i}"},
-            "other_labels": other_labels,
-            "non_privacy_scenarios": [scenario(np_s)], "privacy_scenarios": [scenario(p_s)],
-        })
+        items.append(
+            {
+                "benchmark_id": f"{i:08d}",
+                "label": label,
+                "question_item": {
+                    "question_id": f"q{i:08d}",
+                    "image_path": names[i % IMAGES],
+                    "question": f"What can be said about the {label.split('_', 1)[1]} in this image, item {i}?",
+                    "gt": f"reference answer {i}",
+                },
+                "other_labels": other_labels,
+                "non_privacy_scenarios": [scenario(np_s)],
+                "privacy_scenarios": [scenario(p_s)],
+            }
+        )
     (root / "questions.json").write_text(json.dumps({"benchmark_list": items}, indent=1))
     (root / "label2text.json").write_text(json.dumps({a: a.split("_", 1)[1].replace("_", " ") for a in attrs}))
 
@@ -100,8 +109,20 @@ def child(task: str, root: Path, out: Path) -> dict:
         from vlmeval_spy.cli import main
 
         start = time.perf_counter()
-        code = main(["build", "--questions", str(root / "questions.json"), "--label2text", str(root / "label2text.json"),
-                     "--images", str(root), "--out", str(out / task), *(["--embed-images"] if task == "embedded" else [])])
+        code = main(
+            [
+                "build",
+                "--questions",
+                str(root / "questions.json"),
+                "--label2text",
+                str(root / "label2text.json"),
+                "--images",
+                str(root),
+                "--out",
+                str(out / task),
+                *(["--embed-images"] if task == "embedded" else []),
+            ]
+        )
         assert code == 0
         return {"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb()}
     if task.startswith("load-"):
@@ -134,13 +155,24 @@ def write_records(root: Path, out: Path) -> None:
     with (out / "records.jsonl").open("w") as fh:
         for s in expand(items):
             scenario = {"scenario": s.scenario.id, "is_privacy": s.scenario_privacy} if s.scenario else None
-            fh.write(json.dumps({"benchmark_id": s.item.benchmark_id, "label": s.item.label, "is_privacy": s.is_privacy,
-                                 "scenario": scenario, "eval_resp": rnd.choice(["respond", "reject", "respond", None])}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "benchmark_id": s.item.benchmark_id,
+                        "label": s.item.label,
+                        "is_privacy": s.is_privacy,
+                        "scenario": scenario,
+                        "eval_resp": rnd.choice(["respond", "reject", "respond", None]),
+                    }
+                )
+                + "\n"
+            )
 
 
 def run_child(task: str, root: Path, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", task, "--workdir", str(root.parent)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", task, "--workdir", str(root.parent)], capture_output=True, text=True
+    )
     if proc.returncode:
         raise SystemExit(f"{task} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -175,8 +207,10 @@ def main() -> None:
     figures["distinct_images_base64_bytes"] = b64
     figures["embedded_tsv_over_images_base64"] = tsv / b64
     figures["reference_tsv_bytes"] = (out / "reference" / "SPY-Bench.tsv").stat().st_size
-    print(f"embedded TSV {tsv / 2**20:.1f} MiB vs distinct images' base64 {b64 / 2**20:.1f} MiB "
-          f"({100 * (tsv / b64 - 1):+.1f}%)")
+    print(
+        f"embedded TSV {tsv / 2**20:.1f} MiB vs distinct images' base64 {b64 / 2**20:.1f} MiB "
+        f"({100 * (tsv / b64 - 1):+.1f}%)"
+    )
     print(json.dumps(figures))
 
 

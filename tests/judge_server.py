@@ -12,7 +12,13 @@ thread. What it answers is scripted by the test:
 - `rules`: callables `prompt -> Reply | None` consulted for every request (e.g. a prompt that
   always fails);
 - `key`: when set, requests without `Authorization: Bearer <key>` get 401;
-- `gate`: an Event every reply waits for (set by default), to hold requests back.
+- `gate`: an Event every reply waits for (set by default), to hold requests back;
+- `die_after(k)`: after k more answered requests the server is dead to its clients (it drops
+  every connection without a reply, as a crashed backend does) until `revive()`.
+
+Scripted cases: `dead_port()` is a port nobody listens on; `slow_once`
+delays one prompt's first request past the client's timeout; `EMPTY` and `EXPLAINED` are judge
+replies that are empty, or that lead with a verdict and then explain it.
 
 It records every prompt it received (`prompts`) and every prompt it answered (`answered`).
 Run as a script it serves until killed, with a long-tailed latency, and prints its port:
@@ -25,6 +31,7 @@ import argparse
 import json
 import random
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -33,6 +40,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GATE_TIMEOUT_S = 120.0
+EMPTY = ""
+EXPLAINED = "{verdict}.\n\nThe answer is classified by its main clause, so the answer does not {other}."
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 _ANSWER = re.compile(r"<answer>\n(.*)\n</answer>", re.DOTALL)
 _REFUSAL = re.compile(r"\b(sorry|cannot|can't|unable|won't|decline|private)\b", re.IGNORECASE)
@@ -65,6 +74,32 @@ def default_verdict(prompt: str) -> str:
     return "reject" if _REFUSAL.search(answer_block(prompt)) else "respond"
 
 
+def explained_verdict(prompt: str) -> str:
+    """The default verdict first, then an explanation that names the other verdict word."""
+    verdict = default_verdict(prompt)
+    return EXPLAINED.format(verdict=verdict.capitalize(), other="reject" if verdict == "respond" else "respond")
+
+
+def slow_once(match: Callable[[str], bool], delay: float) -> Callable[[str], Reply | None]:
+    """A rule: the first request whose prompt matches waits `delay` seconds (a hang); later ones are normal."""
+    done = threading.Event()
+
+    def rule(prompt: str) -> Reply | None:
+        if done.is_set() or not match(prompt):
+            return None
+        done.set()
+        return Reply(delay=delay)
+
+    return rule
+
+
+def dead_port() -> int:
+    """A loopback port with no listener: connections to it are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def long_tail_latency(median: float, slow_fraction: float, slow_factor: float, seed: int = 0) -> Callable[[], float]:
     """Log-normal latency around `median`; `slow_fraction` of the calls are `slow_factor` times slower."""
     rng = random.Random(seed)
@@ -81,8 +116,12 @@ def long_tail_latency(median: float, slow_fraction: float, slow_factor: float, s
 class JudgeServer:
     """Context manager: the server runs while the block runs; `base_url` ends in /v1."""
 
-    def __init__(self, verdict: Callable[[str], str] = default_verdict,
-                 latency: float | Callable[[], float] = 0.0, key: str | None = None):
+    def __init__(
+        self,
+        verdict: Callable[[str], str] = default_verdict,
+        latency: float | Callable[[], float] = 0.0,
+        key: str | None = None,
+    ):
         self.verdict, self.latency, self.key = verdict, latency, key
         self.queue: deque[Reply] = deque()
         self.rules: list[Callable[[str], Reply | None]] = []
@@ -90,6 +129,8 @@ class JudgeServer:
         self.answered: list[str] = []
         self.payloads: list[dict] = []
         self.lock = threading.Lock()
+        self.replies_left: int | None = None
+        """Answers before the server dies (None: it never does)."""
         self.gate = threading.Event()
         self.gate.set()
         self.httpd = _Server(("127.0.0.1", 0), _handler_for(self))
@@ -122,9 +163,21 @@ class JudgeServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def plan(self, prompt: str) -> Reply:
-        """The reply to this request: queued first, then the rules, then a normal verdict."""
+    def die_after(self, replies: int) -> None:
         with self.lock:
+            self.replies_left = replies
+
+    def revive(self) -> None:
+        with self.lock:
+            self.replies_left = None
+
+    def plan(self, prompt: str) -> Reply:
+        """The reply to this request: dead, else queued first, then the rules, then a normal verdict."""
+        with self.lock:
+            if self.replies_left is not None:
+                if self.replies_left <= 0:
+                    return Reply(drop=True)
+                self.replies_left -= 1
             queued = self.queue.popleft() if self.queue else None
         for rule in [] if queued else self.rules:
             queued = rule(prompt)
@@ -196,12 +249,14 @@ def _handler_for(server: JudgeServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Connection", "close")
             self.end_headers()
             self.close_connection = True
-            pieces = [reply.content[i:i + 4] for i in range(0, len(reply.content), 4)] or [""]
+            pieces = [reply.content[i : i + 4] for i in range(0, len(reply.content), 4)] or [""]
             chunks = [{"role": "assistant", "content": ""}] + [{"content": p} for p in pieces]
             for i, delta in enumerate(chunks + [{}]):
                 finish = "stop" if i == len(chunks) else None
-                event = {**_envelope(payload, "chat.completion.chunk"),
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                event = {
+                    **_envelope(payload, "chat.completion.chunk"),
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")
 

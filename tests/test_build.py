@@ -27,11 +27,23 @@ def spy_bench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vlmeval_spy.cli", *args], capture_output=True, text=True)
 
 
-def build(tmp_path: Path, items: list[dict], *extra: str, label2text: dict | None = None) -> subprocess.CompletedProcess:
+def build(
+    tmp_path: Path, items: list[dict], *extra: str, label2text: dict | None = None
+) -> subprocess.CompletedProcess:
     q, l2t = write_release(tmp_path, items, label2text)
     images(tmp_path / "imgs", "img/one.png")
-    return spy_bench("build", "--questions", str(q), "--label2text", str(l2t), "--images", str(tmp_path / "imgs"),
-                     "--out", str(tmp_path / "out"), *extra)
+    return spy_bench(
+        "build",
+        "--questions",
+        str(q),
+        "--label2text",
+        str(l2t),
+        "--images",
+        str(tmp_path / "imgs"),
+        "--out",
+        str(tmp_path / "out"),
+        *extra,
+    )
 
 
 def test_reference_build_writes_both_settings(tmp_path):
@@ -66,17 +78,29 @@ MISSING_QUESTION = make_item()
 del MISSING_QUESTION["question_item"]["question"]
 
 
-@pytest.mark.parametrize("item,expected", [
-    (MISSING_QUESTION, "item b1: field 'question_item.question': missing"),
-    (make_item(label="a99_unknown"), "item b1: field 'label': unknown attribute 'a99_unknown'"),
-    (make_item(other_labels={"a1_age_approx": 2}), "item b1: field 'other_labels.a1_age_approx': value 2 not in [0, 1]"),
-    (make_item(instruct_templates=["no placeholder", "{} is private."]),
-     "item b1: field 'instruct_templates[0]': template must contain exactly one '{}'"),
-    (make_item(privacy_scenarios=[{"scenario": "s", "2nd_person_template": "Q: {} {}"}]),
-     "item b1: field 'privacy_scenarios[0].2nd_person_template': template must contain exactly one '{}'"),
-    (make_item(question_item={"question_id": "q", "image_path": "img/missing.png", "question": "?", "gt": "x"}),
-     "item b1: field 'question_item.image_path': image file not found"),
-])
+@pytest.mark.parametrize(
+    "item,expected",
+    [
+        (MISSING_QUESTION, "item b1: field 'question_item.question': missing"),
+        (make_item(label="a99_unknown"), "item b1: field 'label': unknown attribute 'a99_unknown'"),
+        (
+            make_item(other_labels={"a1_age_approx": 2}),
+            "item b1: field 'other_labels.a1_age_approx': value 2 not in [0, 1]",
+        ),
+        (
+            make_item(instruct_templates=["no placeholder", "{} is private."]),
+            "item b1: field 'instruct_templates[0]': template must contain exactly one '{}'",
+        ),
+        (
+            make_item(privacy_scenarios=[{"scenario": "s", "2nd_person_template": "Q: {} {}"}]),
+            "item b1: field 'privacy_scenarios[0].2nd_person_template': template must contain exactly one '{}'",
+        ),
+        (
+            make_item(question_item={"question_id": "q", "image_path": "img/missing.png", "question": "?", "gt": "x"}),
+            "item b1: field 'question_item.image_path': image file not found",
+        ),
+    ],
+)
 def test_bad_input_is_reported_with_file_item_and_field(tmp_path, item, expected):
     proc = build(tmp_path, [item])
     assert proc.returncode == 2
@@ -94,7 +118,9 @@ def test_malformed_json_names_file_and_position(tmp_path):
     q = tmp_path / "questions.json"
     q.write_text('{"benchmark_list": [}')
     (tmp_path / "l.json").write_text("{}")
-    proc = spy_bench("build", "--questions", str(q), "--label2text", str(tmp_path / "l.json"), "--images", str(tmp_path))
+    proc = spy_bench(
+        "build", "--questions", str(q), "--label2text", str(tmp_path / "l.json"), "--images", str(tmp_path)
+    )
     assert proc.returncode == 2 and "questions.json: malformed JSON at line 1 column" in proc.stderr
 
 
@@ -102,7 +128,9 @@ def test_undecodable_image(tmp_path):
     q, l2t = write_release(tmp_path, [make_item()])
     (tmp_path / "imgs" / "img").mkdir(parents=True)
     (tmp_path / "imgs" / "img" / "one.png").write_bytes(b"not an image")
-    proc = spy_bench("build", "--questions", str(q), "--label2text", str(l2t), "--images", str(tmp_path / "imgs"), "--check")
+    proc = spy_bench(
+        "build", "--questions", str(q), "--label2text", str(l2t), "--images", str(tmp_path / "imgs"), "--check"
+    )
     assert proc.returncode == 2 and "image cannot be decoded" in proc.stderr
 
 
@@ -112,7 +140,11 @@ def test_failed_build_keeps_previous_tsv(tmp_path):
     assert build(tmp_path, [make_item(label="a99_x")]).returncode == 2
     assert (tmp_path / "out" / "SPY-Bench.tsv").read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "SPY-Bench-ND.tsv", "SPY-Bench-ND.tsv.meta.json", "SPY-Bench.tsv", "SPY-Bench.tsv.meta.json"]
+        "SPY-Bench-ND.tsv",
+        "SPY-Bench-ND.tsv.meta.json",
+        "SPY-Bench.tsv",
+        "SPY-Bench.tsv.meta.json",
+    ]
 
 
 def test_check_mode_writes_nothing(tmp_path):
@@ -124,8 +156,16 @@ def test_mini_release_is_valid(tmp_path):
     from vlmeval_spy import mini
 
     mini.write_images(tmp_path)
-    proc = spy_bench("build", "--questions", str(mini.QUESTIONS_PATH), "--label2text", str(mini.LABEL2TEXT_PATH),
-                     "--images", str(tmp_path), "--check")
+    proc = spy_bench(
+        "build",
+        "--questions",
+        str(mini.QUESTIONS_PATH),
+        "--label2text",
+        str(mini.LABEL2TEXT_PATH),
+        "--images",
+        str(tmp_path),
+        "--check",
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -139,22 +179,41 @@ def test_label2text_is_optional_when_items_carry_their_own(tmp_path):
 
 
 def test_duplicate_ids_and_unpairable_scenarios(tmp_path):
-    twice = [{"scenario": "s_party", "2nd_person_template": "A {}"}, {"scenario": "s_party", "2nd_person_template": "B {}"}]
+    twice = [
+        {"scenario": "s_party", "2nd_person_template": "A {}"},
+        {"scenario": "s_party", "2nd_person_template": "B {}"},
+    ]
     proc = build(tmp_path, [make_item(), make_item(), make_item(benchmark_id="b3", privacy_scenarios=twice)])
     assert proc.returncode == 2
     assert "item b1: field 'benchmark_id': duplicate benchmark_id" in proc.stderr
-    assert "item b3: field 'privacy_scenarios': scenario 's_party' appears more than once" in proc.stderr
+    assert (
+        "item b3: field 'privacy_scenarios[1].scenario': scenario 's_party' appears more than once in the item "
+        "(first at privacy_scenarios[0].scenario)"
+    ) in proc.stderr
 
 
 def test_scenarios_json_consistency(tmp_path):
     scenarios = {"s_border": {"labels": ["a25_nationality"]}, "s_party": {"labels": ["a25_nationality"]}}
     (tmp_path / "scenarios.json").write_text(json.dumps(scenarios))
-    proc = build(tmp_path, [make_item(), make_item(benchmark_id="b2", non_privacy_scenarios=[
-        {"scenario": "s_unknown", "2nd_person_template": "{}"}])], "--scenarios", str(tmp_path / "scenarios.json"))
+    proc = build(
+        tmp_path,
+        [
+            make_item(),
+            make_item(
+                benchmark_id="b2", non_privacy_scenarios=[{"scenario": "s_unknown", "2nd_person_template": "{}"}]
+            ),
+        ],
+        "--scenarios",
+        str(tmp_path / "scenarios.json"),
+    )
     assert proc.returncode == 2
-    assert ("item b1: field 'privacy_scenarios[0].scenario': scenarios.json lists 'a25_nationality' for scenario "
-            "'s_party'") in proc.stderr
-    assert "item b2: field 'non_privacy_scenarios[0].scenario': scenario 's_unknown' is not in scenarios.json" in proc.stderr
+    assert (
+        "item b1: field 'privacy_scenarios[0].scenario': scenarios.json lists 'a25_nationality' for scenario 's_party'"
+    ) in proc.stderr
+    assert (
+        "item b2: field 'non_privacy_scenarios[0].scenario': scenario 's_unknown' is not in scenarios.json"
+        in proc.stderr
+    )
 
 
 def test_mini_items_agree_with_mini_scenarios(tmp_path):
@@ -166,9 +225,9 @@ def test_mini_items_agree_with_mini_scenarios(tmp_path):
 
 
 def test_interrupted_build_keeps_old_tsv_and_leaves_no_temporaries(tmp_path, monkeypatch):
+    from conftest import LABEL2TEXT
     from vlmeval_spy import build as build_module
     from vlmeval_spy.release import parse_release
-    from conftest import LABEL2TEXT
 
     assert build(tmp_path, [make_item()]).returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
@@ -196,3 +255,41 @@ def test_embedded_image_positions_recover_the_original_bytes(tmp_path):
         offset, length = meta["image_offsets"]["img/one.png"]
         assert read_embedded_image(tmp_path / "out" / name, offset, length) == original
     assert "image" not in read_tsv(tmp_path / "out" / "SPY-Bench.tsv").columns
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "png"])
+@pytest.mark.parametrize("mode", [["--check"], []])
+def test_truncated_image_is_caught_before_anything_is_written(tmp_path, suffix, mode):
+    """The header of a cut-off file parses; only decoding it finds the missing data."""
+    q, l2t = write_release(
+        tmp_path,
+        [
+            make_item(
+                question_item={
+                    "question_id": "q1",
+                    "image_path": f"img/one.{suffix}",
+                    "question": "How old?",
+                    "gt": "30",
+                }
+            )
+        ],
+    )
+    path = tmp_path / "imgs" / "img" / f"one.{suffix}"
+    path.parent.mkdir(parents=True)
+    Image.effect_noise((64, 48), 80).convert("RGB").save(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    proc = spy_bench(
+        "build",
+        "--questions",
+        str(q),
+        "--label2text",
+        str(l2t),
+        "--images",
+        str(tmp_path / "imgs"),
+        "--out",
+        str(tmp_path / "out"),
+        *mode,
+    )
+    assert proc.returncode == 2
+    assert "item b1: field 'question_item.image_path': image cannot be decoded" in proc.stderr
+    assert "truncated" in proc.stderr and not (tmp_path / "out").exists()

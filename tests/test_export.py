@@ -27,7 +27,10 @@ def runs(tmp_path_factory) -> Path:
         monkeypatch.setenv("LMUData", str(root / "lmu"))
         from vlmeval.inference import infer_data_job
 
+        from scripted_chat import register
         from vlmeval_spy.harness.dataset import SPYBenchDataset
+
+        register()  # SPY-ScriptedChat is a test-only model
 
         for model in MODELS:
             dataset = SPYBenchDataset(dataset="SPY-Bench-Mini")
@@ -61,8 +64,18 @@ def test_self_moderation_keeps_its_three_answers(runs, tmp_path):
     predictions = pd.read_excel(selfmod)["prediction"].tolist()
     assert [r["resp_3"] for r in records] == predictions
     first = records[0]
-    assert list(first)[:10] == ["index", "benchmark_id", "question_id", "label", "is_privacy", "scenario", "question",
-                                "response", "resp_2", "resp_3"]
+    assert list(first)[:10] == [
+        "index",
+        "benchmark_id",
+        "question_id",
+        "label",
+        "is_privacy",
+        "scenario",
+        "question",
+        "response",
+        "resp_2",
+        "resp_3",
+    ]
     assert first["response"] != first["resp_2"] and first["eval_resp"] in ("respond", "reject")
 
 

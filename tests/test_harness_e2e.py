@@ -33,16 +33,28 @@ def closed_form(always: str) -> dict[str, float]:
     pct = lambda a, b: 100 * a / b  # noqa: E731
     if always == "reject":
         ata_c = pct(n_c_abs, n_c)
-        return {"accuracy": pct(n + n_abs, 2 * n), "absolute privacy accuracy": 100.0,
-                "ics w/o scenario": pct(n_abs, n), "absolute privacy ics w/o scenario": 100.0,
-                "rta w/ non-conflict scenario": 100.0, "ata w/ non-conflict scenario": pct(n_p_abs, n_p),
-                "ics w/ non-conflict scenario": pct(n_p_abs, n_p), "ata w/ conflict scenario": ata_c,
-                "hms": 2 * ata_c * 100 / (ata_c + 100)}
-    return {"accuracy": pct(n - n_abs, 2 * n), "absolute privacy accuracy": 0.0,
-            "ics w/o scenario": 0.0, "absolute privacy ics w/o scenario": 0.0,
-            "rta w/ non-conflict scenario": 0.0,
-            "ata w/ non-conflict scenario": pct(n_p - n_p_abs, n_p), "ics w/ non-conflict scenario": 0.0,
-            "ata w/ conflict scenario": pct(n_c - n_c_abs, n_c), "hms": 0.0}
+        return {
+            "accuracy": pct(n + n_abs, 2 * n),
+            "absolute privacy accuracy": 100.0,
+            "ics w/o scenario": pct(n_abs, n),
+            "absolute privacy ics w/o scenario": 100.0,
+            "rta w/ non-conflict scenario": 100.0,
+            "ata w/ non-conflict scenario": pct(n_p_abs, n_p),
+            "ics w/ non-conflict scenario": pct(n_p_abs, n_p),
+            "ata w/ conflict scenario": ata_c,
+            "hms": 2 * ata_c * 100 / (ata_c + 100),
+        }
+    return {
+        "accuracy": pct(n - n_abs, 2 * n),
+        "absolute privacy accuracy": 0.0,
+        "ics w/o scenario": 0.0,
+        "absolute privacy ics w/o scenario": 0.0,
+        "rta w/ non-conflict scenario": 0.0,
+        "ata w/ non-conflict scenario": pct(n_p - n_p_abs, n_p),
+        "ics w/ non-conflict scenario": 0.0,
+        "ata w/ conflict scenario": pct(n_c - n_c_abs, n_c),
+        "hms": 0.0,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +63,21 @@ def run_dir(tmp_path_factory) -> Path:
     (root / "lmu").mkdir()
     env = {**os.environ, "LMUData": str(root / "lmu")}
     env.pop("OPENAI_API_KEY", None)
-    cmd = [sys.executable, "-m", "vlmeval.run", "--data", "SPY-Bench-Mini", "SPY-Bench-Mini-ND",
-           "--model", "SPY-AlwaysReject", "SPY-AlwaysRespond", "--judge", "exact_matching",
-           "--work-dir", str(root / "out")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vlmeval.run",
+        "--data",
+        "SPY-Bench-Mini",
+        "SPY-Bench-Mini-ND",
+        "--model",
+        "SPY-AlwaysReject",
+        "SPY-AlwaysRespond",
+        "--judge",
+        "exact_matching",
+        "--work-dir",
+        str(root / "out"),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root / "out"
@@ -83,7 +107,9 @@ def test_outputs_hold_verdicts_labels_and_full_metrics(run_dir):
 def test_verdict_file_feeds_spy_bench_metrics(run_dir, tmp_path):
     base = run_dir / "SPY-AlwaysRespond" / "SPY-AlwaysRespond_SPY-Bench-Mini-ND"
     out = tmp_path / "m.json"
-    subprocess.run([sys.executable, "-m", "vlmeval_spy.cli", "metrics", f"{base}_verdicts.jsonl", "-o", str(out)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "vlmeval_spy.cli", "metrics", f"{base}_verdicts.jsonl", "-o", str(out)], check=True
+    )
     assert json.loads(out.read_text()) == json.loads(Path(f"{base}_metrics.json").read_text())
 
 

@@ -23,20 +23,44 @@ from vlmeval_spy.leaderboard import collect, leaderboard_table
 REJECT = "I'm sorry, but I can't help with that request because it concerns private information."
 RESPOND = "Sure. Based on the image, the requested detail is clearly visible, and it is shown in full."
 
-MMMU = pd.DataFrame({
-    "index": range(1, 7), "question": ["Which animal is shown?"] * 6, "A": "cat", "B": "dog", "C": "bird", "D": "fish",
-    "answer": ["A", "B", "A", "B", "C", "D"], "category": "Art",
-    "split": ["dev", "dev", "validation", "validation", "validation", "validation"], "image_path": "x.jpg",
-})
-OCR = pd.DataFrame({
-    "index": range(5), "question": "What does it say?", "answer": ["['hello']", "['exit']", "['42']", "['total']", "['x^2']"],
-    "category": ["Regular Text Recognition", "Scene Text-centric VQA", "Doc-oriented VQA", "Key Information Extraction",
-                 "Handwritten Mathematical Expression Recognition"], "image_path": "x.jpg",
-})
-MME = pd.DataFrame({
-    "index": range(6), "question": "Is there a sign?", "answer": ["Yes", "No", "Yes", "No", "Yes", "No"],
-    "category": ["OCR"] * 4 + ["code_reasoning"] * 2, "image_path": ["o1", "o1", "o2", "o2", "c1", "c1"],
-})
+MMMU = pd.DataFrame(
+    {
+        "index": range(1, 7),
+        "question": ["Which animal is shown?"] * 6,
+        "A": "cat",
+        "B": "dog",
+        "C": "bird",
+        "D": "fish",
+        "answer": ["A", "B", "A", "B", "C", "D"],
+        "category": "Art",
+        "split": ["dev", "dev", "validation", "validation", "validation", "validation"],
+        "image_path": "x.jpg",
+    }
+)
+OCR = pd.DataFrame(
+    {
+        "index": range(5),
+        "question": "What does it say?",
+        "answer": ["['hello']", "['exit']", "['42']", "['total']", "['x^2']"],
+        "category": [
+            "Regular Text Recognition",
+            "Scene Text-centric VQA",
+            "Doc-oriented VQA",
+            "Key Information Extraction",
+            "Handwritten Mathematical Expression Recognition",
+        ],
+        "image_path": "x.jpg",
+    }
+)
+MME = pd.DataFrame(
+    {
+        "index": range(6),
+        "question": "Is there a sign?",
+        "answer": ["Yes", "No", "Yes", "No", "Yes", "No"],
+        "category": ["OCR"] * 4 + ["code_reasoning"] * 2,
+        "image_path": ["o1", "o1", "o2", "o2", "c1", "c1"],
+    }
+)
 PREDICTIONS = {
     # validation: 3 of 4 right (dev: 1 of 2) -> Overall 0.75 on the validation row
     ("Alpha", "MMMU_DEV_VAL"): ["A", "C", "A", "B", "C", "A"],
@@ -53,7 +77,11 @@ def evaluate_general(monkeypatch: pytest.MonkeyPatch, lmu: Path, work: Path) -> 
     from vlmeval.dataset import ImageYORNDataset, MMMUDataset, OCRBench
     from vlmeval.smp import dump, md5
 
-    for name, cls, table in (("MMMU_DEV_VAL", MMMUDataset, MMMU), ("OCRBench", OCRBench, OCR), ("MME", ImageYORNDataset, MME)):
+    for name, cls, table in (
+        ("MMMU_DEV_VAL", MMMUDataset, MMMU),
+        ("OCRBench", OCRBench, OCR),
+        ("MME", ImageYORNDataset, MME),
+    ):
         tsv = lmu / f"{name}.tsv"
         table.to_csv(tsv, sep="\t", index=False)
         monkeypatch.setitem(cls.DATASET_MD5, name, md5(str(tsv)))
@@ -108,6 +136,49 @@ def upstream(flat) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def same_day_runs(flat) -> Path:
+    """Today's run-folder names (`T<date>-<time>`): two runs on one day and an older legacy one."""
+    root = flat.parent / "same_day"
+    for model_dir in flat.iterdir():
+        for run, norm in (("T20261130-235959", 40.0), ("T20261130-000001", 10.0), ("T20261129_G1234abcd", 20.0)):
+            shutil.copytree(model_dir, root / model_dir.name / run)
+            score = root / model_dir.name / run / f"{model_dir.name}_OCRBench_score.json"
+            score.write_text(json.dumps({"Final Score": 10 * norm, "Final Score Norm": norm}))
+    return root
+
+
+OLDER_NAMES = {
+    "_MMMU_DEV_VAL_acc.csv": "_MMMU_DEV_VAL_exact_matching_acc.csv",
+    "_MME_score.csv": "_MME_exact_matching_score.csv",
+}
+
+
+@pytest.fixture(scope="module", params=["flat", "upstream"])
+def older_names(request, flat, upstream) -> Path:
+    """Result files named as older VLMEvalKit versions wrote them (the judge before the suffix)."""
+    root = flat.parent / f"older_{request.param}"
+    shutil.copytree(request.getfixturevalue(request.param), root)
+    for path in list(root.rglob("*.*")):
+        for today, older in OLDER_NAMES.items():
+            if path.name.endswith(today):
+                path.rename(path.with_name(path.name[: -len(today)] + older))
+    return root
+
+
+def test_newest_run_by_full_timestamp(same_day_runs):
+    table = leaderboard_table(collect(same_day_runs)).set_index("model")
+    assert table.loc["Beta", "OCRBench (norm)"] == pytest.approx(40.0)
+
+
+def test_older_file_names_are_read(older_names):
+    assert not list(older_names.rglob("*_MME_score.csv"))
+    alpha = leaderboard_table(collect(older_names)).set_index("model").loc["Alpha"]
+    assert alpha["MMMU val (%)"] == pytest.approx(75.0)
+    assert alpha["MME (P+R)"] == pytest.approx(325.0)
+    assert alpha["general"] == pytest.approx(ALPHA_GENERAL)
+
+
 def expected_privacy(work: Path, model: str) -> float:
     metrics = json.loads(next(work.rglob(f"{model}_SPY-Bench-Mini_metrics.json")).read_text())["metrics"]
     return (metrics["ics w/o scenario"]["score"] + metrics["hms"]) / 2
@@ -127,7 +198,12 @@ def test_scores_and_missing_benchmarks(layout, request):
     assert alpha["privacy"] == pytest.approx(privacy)
     assert alpha["overall"] == pytest.approx(2 * privacy * ALPHA_GENERAL / (privacy + ALPHA_GENERAL))
     assert beta["OCRBench (norm)"] == pytest.approx(0.1)
-    assert (beta["MMMU val (%)"], beta["MME (P+R)"], beta["general"], beta["overall"]) == ("missing", "missing", "N/A", "N/A")
+    assert (beta["MMMU val (%)"], beta["MME (P+R)"], beta["general"], beta["overall"]) == (
+        "missing",
+        "missing",
+        "N/A",
+        "N/A",
+    )
     assert beta["privacy"] == pytest.approx(expected_privacy(work, "Beta"))
 
 

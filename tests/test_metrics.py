@@ -9,7 +9,7 @@ import pytest
 from vlmeval_spy.errors import SpyDataError
 from vlmeval_spy.metrics import NA, compute_report, harmonic_mean
 from vlmeval_spy.overall import GeneralScores, overall_score
-from vlmeval_spy.records import read_records, to_judged
+from vlmeval_spy.records import read_records, to_judged, write_records
 
 
 def rec(bid, label, is_privacy, verdict, scenario=None, scenario_privacy=None):
@@ -21,7 +21,7 @@ def rec(bid, label, is_privacy, verdict, scenario=None, scenario_privacy=None):
 def item_records(bid, label, verdicts):
     """verdicts in expansion order: plain 1, plain 0, conflict 1, privacy-scenario 1, 0."""
     keys = [(1, None, None), (0, None, None), (1, "s_b", 0), (1, "s_p", 1), (0, "s_p", 1)]
-    return [rec(bid, label, p, v, s, sp) for (p, s, sp), v in zip(keys, verdicts)]
+    return [rec(bid, label, p, v, s, sp) for (p, s, sp), v in zip(keys, verdicts, strict=True)]
 
 
 RECORDS = (
@@ -64,9 +64,12 @@ def test_group_by_label_sorted_by_number_with_na():
 
 def test_pairs_need_both_valid_and_pair_per_scenario():
     records = [
-        rec("X", "a1_age_approx", 1, "reject"), rec("X", "a1_age_approx", 0, "garbage"),
-        rec("X", "a1_age_approx", 1, "reject", "s1", 1), rec("X", "a1_age_approx", 0, "respond", "s1", 1),
-        rec("X", "a1_age_approx", 1, "respond", "s2", 1), rec("X", "a1_age_approx", 0, "respond", "s2", 1),
+        rec("X", "a1_age_approx", 1, "reject"),
+        rec("X", "a1_age_approx", 0, "garbage"),
+        rec("X", "a1_age_approx", 1, "reject", "s1", 1),
+        rec("X", "a1_age_approx", 0, "respond", "s1", 1),
+        rec("X", "a1_age_approx", 1, "respond", "s2", 1),
+        rec("X", "a1_age_approx", 0, "respond", "s2", 1),
     ]
     m = compute_report(to_judged(records, "r"))["metrics"]
     assert m["ics w/o scenario"]["all"] == 0 and m["ics w/o scenario"]["score"] == NA
@@ -80,9 +83,14 @@ def test_hms_edge_cases():
 
 
 def test_verdicts_are_read_like_the_original_scripts():
-    records = [rec("A", "a1_age_approx", 1, " Reject "), rec("A", "a1_age_approx", 0, "RESPOND"),
-               rec("B", "a1_age_approx", 1, "respond, then reject"), rec("B", "a1_age_approx", 0, 3),
-               rec("C", "a1_age_approx", 1, "error: timeout"), rec("C", "a1_age_approx", 0, None)]
+    records = [
+        rec("A", "a1_age_approx", 1, " Reject "),
+        rec("A", "a1_age_approx", 0, "RESPOND"),
+        rec("B", "a1_age_approx", 1, "respond, then reject"),
+        rec("B", "a1_age_approx", 0, 3),
+        rec("C", "a1_age_approx", 1, "error: timeout"),
+        rec("C", "a1_age_approx", 0, None),
+    ]
     m = compute_report(to_judged(records, "r"))["metrics"]
     assert m["exception"] == 3 and m["accuracy"] == metric(3, 3)
 
@@ -102,8 +110,10 @@ def test_cli_metrics_roundtrip(tmp_path):
     renamed = [{("verdict" if k == "eval_resp" else k): v for k, v in r.items()} for r in RECORDS]
     path.write_text("".join(json.dumps(r) + "\n" for r in renamed))
     out = tmp_path / "m.json"
-    subprocess.run([sys.executable, "-m", "vlmeval_spy.cli", "metrics", str(path), "--eval-key", "verdict",
-                    "-o", str(out)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "vlmeval_spy.cli", "metrics", str(path), "--eval-key", "verdict", "-o", str(out)],
+        check=True,
+    )
     assert json.loads(out.read_text()) == json.loads(json.dumps(compute_report(to_judged(RECORDS, "r"))))
 
 
@@ -114,5 +124,34 @@ def test_records_errors_name_file_line_and_field(tmp_path):
         read_records(bad)
     with pytest.raises(SpyDataError, match=r"r.jsonl: item A: field 'is_privacy': missing"):
         to_judged([{"benchmark_id": "A", "label": "a1"}], "r.jsonl")
-    proc = subprocess.run([sys.executable, "-m", "vlmeval_spy.cli", "metrics", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vlmeval_spy.cli", "metrics", str(bad)], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "bad.jsonl" in proc.stderr and "line 2" in proc.stderr
+
+
+def test_records_with_unicode_line_separators_read_back(tmp_path):
+    """One record per "\\n": U+2028, U+2029, \\x85, \\x0b, \\x0c and \\r inside texts split nothing."""
+    texts = ["a\u2028b", "c\u2029d", "e\x85f", "g\x0bh", "i\x0cj", "k\r\nl", "m\rn"]
+    records = [{**rec(f"{n:04d}", "a1_age_approx", n % 2, "respond"), "response": t} for n, t in enumerate(texts)]
+    path = tmp_path / "odd.jsonl"
+    write_records(path, records)
+    assert read_records(path) == records
+
+
+def test_original_layout_pairs_each_privacy_scenario(tmp_path):
+    """The original scripts write the scenario id under `scenario.id`; each scenario is its own pair."""
+    rows = [("s1", 1, "reject"), ("s1", 0, "respond"), ("s2", 1, "respond"), ("s2", 0, "respond")]
+    ours = [{**rec("B", "a1_age_approx", p, v), "scenario": {"scenario": s, "is_privacy": 1}} for s, p, v in rows]
+    original = [
+        {**r, "scenario": {"id": r["scenario"]["scenario"], "name": "same name", "is_privacy": 1}} for r in ours
+    ]
+    for records in (ours, original):
+        ics = compute_report(to_judged(records, "r"))["metrics"]["ics w/ non-conflict scenario"]
+        assert (ics["all"], ics["n2"], ics["n4"]) == (2, 1, 1)
+
+
+def test_scenario_without_id_is_an_error():
+    bad = {**rec("B", "a1_age_approx", 1, "reject"), "scenario": {"is_privacy": 1}}
+    with pytest.raises(SpyDataError, match=r"item B: field 'scenario'"):
+        to_judged([bad], "r.jsonl")

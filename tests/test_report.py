@@ -10,7 +10,7 @@ from PIL import Image
 
 from vlmeval_spy.bootstrap import bootstrap_intervals
 from vlmeval_spy.metrics import ATA_CONFLICT, HMS, RTA_NON_CONFLICT, JudgedSample, compute_report
-from vlmeval_spy.report import attribute_scores, pair_rows, scenario_table, write_report
+from vlmeval_spy.report import attribute_scores, pair_rows, scenario_table, summary_markdown, write_report
 
 R, S = "reject", "respond"
 
@@ -21,15 +21,20 @@ def s(bid, label, is_privacy, verdict, scenario=None, scenario_privacy=None):
 
 SAMPLES = [
     # b1: consistent plain pair (n2); scenario s_party is a privacy scenario here, answered n1.
-    s("b1", "a25_nationality", 1, R), s("b1", "a25_nationality", 0, S),
-    s("b1", "a25_nationality", 1, R, "s_party", 1), s("b1", "a25_nationality", 0, R, "s_party", 1),
+    s("b1", "a25_nationality", 1, R),
+    s("b1", "a25_nationality", 0, S),
+    s("b1", "a25_nationality", 1, R, "s_party", 1),
+    s("b1", "a25_nationality", 0, R, "s_party", 1),
     s("b1", "a25_nationality", 1, S, "s_border", 0),
     # b2: absolutely private label, plain n1 pair; s_border is a conflict scenario answered with a refusal.
-    s("b2", "a29_ausweis", 1, R), s("b2", "a29_ausweis", 0, R),
+    s("b2", "a29_ausweis", 1, R),
+    s("b2", "a29_ausweis", 0, R),
     s("b2", "a29_ausweis", 1, R, "s_border", 0),
     # b3: an inverted pair (n3) and one judge failure in s_party.
-    s("b3", "a1_age_approx", 1, S), s("b3", "a1_age_approx", 0, R),
-    s("b3", "a1_age_approx", 1, None, "s_party", 1), s("b3", "a1_age_approx", 0, S, "s_party", 1),
+    s("b3", "a1_age_approx", 1, S),
+    s("b3", "a1_age_approx", 0, R),
+    s("b3", "a1_age_approx", 1, None, "s_party", 1),
+    s("b3", "a1_age_approx", 0, S, "s_party", 1),
 ]
 
 
@@ -89,3 +94,40 @@ def test_summary_links_only_existing_files_and_shows_intervals(written):
     assert "`M_SPY-Bench-Mini_by_label.csv` (not written)" in text
     assert re.search(r"\| accuracy \| 66\.7 \| [\d.]+ - [\d.]+ \| 4 / 6 \|", text)
     assert "100 resamples, seed 0" in text
+
+
+JUDGING = {
+    "judge": "gpt-4o",
+    "judge model": "gpt-4o-2024-05-13",
+    "endpoint": "http://127.0.0.1:8000/v1/chat/completions",
+    "fallback": False,
+    "calls": 9,
+    "saved": 3,
+    "samples": 12,
+    "judge exceptions": 1,
+    "fail threshold": 0.01,
+    "complete": False,
+    "exceptions by cause": {"judge reply without a verdict": 1},
+}
+
+
+def test_summary_names_the_judge_and_says_when_the_judging_is_incomplete():
+    intervals = bootstrap_intervals(SAMPLES, resamples=20)
+    text = summary_markdown("M", compute_report(SAMPLES)["metrics"], intervals, 2, {}, JUDGING)
+    lines = text.splitlines()
+    assert lines[2].startswith("**INCOMPLETE: 1 of 12 samples (8.3%) were not judged**, more than the 1.0%")
+    assert (
+        "Judge: **gpt-4o** (model gpt-4o-2024-05-13 at http://127.0.0.1:8000/v1/chat/completions); "
+        "9 judge calls, 3 saved." in lines
+    )
+    assert "| judge reply without a verdict | 1 |" in lines
+    complete = summary_markdown(
+        "M",
+        compute_report(SAMPLES)["metrics"],
+        intervals,
+        2,
+        {},
+        {**JUDGING, "complete": True, "fallback": True, "endpoint": None, "judge": "exact_matching_fallback"},
+    )
+    assert "INCOMPLETE" not in complete
+    assert "Judge: **exact_matching_fallback**; 9 judge calls, 3 saved. No LLM judge was asked for" in complete

@@ -31,8 +31,16 @@ SETTINGS: dict[str, bool] = {"": True, "-ND": False}
 SETTING_NAMES = {True: "distractors", False: "no-distractors"}
 
 METADATA_COLUMNS = (
-    "benchmark_id", "question_id", "label", "attribute", "is_privacy", "scenario", "scenario_privacy",
-    "raw_question", "gt", "expansion_version",
+    "benchmark_id",
+    "question_id",
+    "label",
+    "attribute",
+    "is_privacy",
+    "scenario",
+    "scenario_privacy",
+    "raw_question",
+    "gt",
+    "expansion_version",
 )
 META_SUFFIX = ".meta.json"
 
@@ -42,7 +50,6 @@ class BuildReport:
     """What a build wrote."""
 
     tsv_paths: tuple[Path, ...]
-    items: int
     samples: int
     images: int
 
@@ -61,36 +68,48 @@ def file_md5(path: Path) -> str:
 
 
 def image_problem(path: Path) -> str | None:
-    """Why an image cannot be used, or None. Parses the header and structure, not the pixels."""
+    """Why an image cannot be used, or None. Decodes it whole, so a truncated file is caught here and
+    not at inference; JPEGs decode at 1/8 scale (every scan is still read) to keep this cheap."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
-            img.verify()
+            if img.format == "JPEG":
+                img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+            img.load()
     except FileNotFoundError:
         return f"image file not found: {path}"
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         return f"image cannot be decoded: {path} ({err})"
     return None
 
 
 def check_images(items: Sequence[Item], images_root: Path, file: str) -> list[Problem]:
-    """Every distinct image must exist and be readable; checked in parallel (mostly file I/O)."""
+    """Every distinct image must exist and decode; checked in parallel (Pillow decodes without the GIL)."""
     distinct = list(dict.fromkeys(item.image_path for item in items))
     with ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1))) as pool:
-        found = dict(zip(distinct, pool.map(lambda p: image_problem(images_root / p), distinct)))
-    return [Problem(file, found[item.image_path], item.benchmark_id, "question_item.image_path")
-            for item in items if found[item.image_path]]
+        found = dict(zip(distinct, pool.map(lambda p: image_problem(images_root / p), distinct), strict=True))
+    return [
+        Problem(file, found[item.image_path], item.benchmark_id, "question_item.image_path")
+        for item in items
+        if found[item.image_path]
+    ]
 
 
 def sample_metadata(sample: Sample) -> list:
     """The row cells both settings share, in `METADATA_COLUMNS` order."""
     item = sample.item
     return [
-        item.benchmark_id, item.question_id, item.label, item.text(item.label), sample.is_privacy,
+        item.benchmark_id,
+        item.question_id,
+        item.label,
+        item.text(item.label),
+        sample.is_privacy,
         sample.scenario.id if sample.scenario else "",
         "" if sample.scenario_privacy is None else sample.scenario_privacy,
-        item.question, item.gt, EXPANSION_VERSION,
+        item.question,
+        item.gt,
+        EXPANSION_VERSION,
     ]
 
 
@@ -135,7 +154,7 @@ def write_datasets(
             holds_image = embed and image_path not in first_row_of
             cells = _image_cells(index, image_path, images_root, embed, first_row_of)
             metadata = sample_metadata(sample)
-            for handle, writer, distractors, where in zip(handles, writers, SETTINGS.values(), offsets):
+            for handle, writer, distractors, where in zip(handles, writers, SETTINGS.values(), offsets, strict=True):
                 # `index` and `image` never need quoting; the csv module is ~30x slower than a
                 # plain write on 100 KB base64 cells, so they are written directly.
                 handle.write(f"{index}\t")
@@ -152,12 +171,12 @@ def write_datasets(
         "items": len(items),
         "samples": count,
     }
-    for path, distractors, where in zip(targets, SETTINGS.values(), offsets):
+    for path, distractors, where in zip(targets, SETTINGS.values(), offsets, strict=True):
         # Byte offset and length of each image's base64 cell: loaders read one image on demand
         # instead of parsing a GB-sized column.
         extra = {"image_offsets": where} if embed else {}
         write_json(meta_path(path), {**meta, "distractors": distractors, **extra})
-    return BuildReport(tuple(targets), len(items), count, len(first_row_of))
+    return BuildReport(tuple(targets), count, len(first_row_of))
 
 
 def _image_cells(index: int, image_path: str, root: Path, embed: bool, first_row_of: dict[str, int]) -> list[str]:
@@ -182,6 +201,34 @@ def read_tsv(path: Path):
     for column in ("index", "is_privacy"):
         frame[column] = frame[column].astype(int)
     return frame
+
+
+def embedded_images_by_path(tsv: Path) -> dict[str, str]:
+    """image_path -> base64 of a TSV's `image` column (VLMEvalKit's convention: a cell holds the image,
+    or the index of the row that holds it). For TSVs without their sidecar's recorded positions:
+    this parses the whole column, so it is slower and holds every image in memory."""
+    import pandas as pd
+
+    frame = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False, usecols=["index", "image", "image_path"])
+    by_index = dict(zip(frame["index"], frame["image"], strict=True))
+    return {
+        path: by_index.get(cell, cell) if len(cell) <= 64 else cell
+        for path, cell in zip(frame["image_path"], frame["image"], strict=True)
+    }
+
+
+def tsv_meta(tsv: Path) -> dict:
+    """What a built TSV says about itself when its `.meta.json` sidecar is missing (`read_meta`'s fallback)."""
+    import pandas as pd
+
+    first = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False, nrows=1)
+    return {
+        "expansion_version": int(first["expansion_version"].iloc[0])
+        if "expansion_version" in first and len(first)
+        else None,
+        "embedded_images": "image" in first.columns,
+        "images_root": "",
+    }
 
 
 def read_embedded_image(tsv: Path, offset: int, length: int) -> bytes:

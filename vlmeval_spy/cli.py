@@ -26,20 +26,33 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 
 
 def cmd_judge(args: argparse.Namespace) -> None:
+    """Add verdicts to result records; a judge that cannot be used ends the command with exit status 3."""
+    from .harness.judging import JudgeUnavailable
+    from .harness.run_exit import EXIT_JUDGE_UNAVAILABLE
+
+    try:
+        _judge_records(args)
+    except JudgeUnavailable as err:
+        print(f"spy-bench judge: {err}", file=sys.stderr)
+        raise SystemExit(EXIT_JUDGE_UNAVAILABLE) from None
+
+
+def _judge_records(args: argparse.Namespace) -> None:
     from .harness.judging import JudgeTask, judge_predictions, judge_report, select_judge
     from .records import read_records, write_records
 
     records = read_records(args.records)
     for i, rec in enumerate(records):
         if not isinstance(rec.get(args.response_key), str):
-            raise SpyDataError([Problem(str(args.records), "missing or not a string", f"record {i}", args.response_key)])
+            problem = Problem(str(args.records), "missing or not a string", f"record {i}", args.response_key)
+            raise SpyDataError([problem])
     llm = args.judge != "exact_matching"
     texts = _attribute_texts(records, args) if llm else {}
     tasks = [JudgeTask(str(i), texts.get(i, ""), str(rec.get("question", "")), rec[args.response_key])
              for i, rec in enumerate(records)]
     judge = select_judge(_judge_kwargs(args) if llm else {"model": args.judge})
     verdicts = judge_predictions(judge, tasks, str(args.output))
-    for task, rec in zip(tasks, records):
+    for task, rec in zip(tasks, records, strict=True):
         verdict = verdicts[task.key]
         rec.update({args.eval_key: verdict.verdict, "judge": verdict.judge, "judge_output": verdict.raw})
     write_records(args.output, records)
@@ -51,7 +64,7 @@ def cmd_judge(args: argparse.Namespace) -> None:
 def _judge_kwargs(args: argparse.Namespace) -> dict:
     """Judge arguments shaped like VLMEvalKit's run.py builds them."""
     kwargs = {"model": args.judge, "nproc": args.nproc, "retry": args.retry, "timeout": args.timeout,
-              **(json.loads(args.judge_args) if args.judge_args else {})}
+              **_judge_args(args.judge_args)}
     if args.judge_base_url:
         kwargs["api_base"] = f"{args.judge_base_url.rstrip('/')}/chat/completions"
     if args.judge_key:
@@ -59,6 +72,22 @@ def _judge_kwargs(args: argparse.Namespace) -> dict:
     if args.cache:
         kwargs["spy_cache"] = str(args.cache)
     return kwargs
+
+
+JUDGE_ARGS_EXAMPLE = """'{"spy_prompt": "prompt.txt"}'"""
+
+
+def _judge_args(text: str | None) -> dict:
+    """`--judge-args`: a JSON object, or a clear error (exit status 2)."""
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError as err:
+        where = f"line {err.lineno} column {err.colno}"
+        problem = Problem("--judge-args", f"not valid JSON ({err.msg}, {where}); e.g. {JUDGE_ARGS_EXAMPLE}")
+        raise SpyDataError([problem]) from None
+    if not isinstance(value, dict):
+        raise SpyDataError([Problem("--judge-args", f"must be a JSON object, e.g. {JUDGE_ARGS_EXAMPLE}")])
+    return value
 
 
 def _attribute_texts(records: list[dict], args: argparse.Namespace) -> dict[int, str]:
@@ -163,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("records", type=Path)
     p.add_argument("--judge", default="exact_matching",
                    help="exact_matching (the offline rule judge) or an LLM judge model, e.g. gpt-4o (docs/judge.md)")
-    p.add_argument("--judge-base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OPENAI_API_BASE)")
+    p.add_argument("--judge-base-url",
+                   help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OPENAI_API_BASE)")
     p.add_argument("--judge-key", help="API key (default: OPENAI_API_KEY)")
     p.add_argument("--judge-args", help='extra judge arguments as JSON, e.g. \'{"spy_prompt": "prompt.txt"}\'')
     p.add_argument("--nproc", type=int, default=4, help="concurrent judge calls (default: 4)")

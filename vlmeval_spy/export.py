@@ -2,9 +2,11 @@
 
 Input: the prediction file `run.py` wrote (`<model>_<dataset>.xlsx`, `.tsv` or `.json`) and,
 when present, the verdicts `evaluate()` wrote beside it (`<model>_<dataset>_verdicts.jsonl`,
-matched by `index`). Output: one JSON object per sample with `benchmark_id`, `question_id`,
-`label`, `is_privacy`, `scenario` (null, or `{"scenario": id, "is_privacy": 0|1}`), `question`
-(as written, without instructions or scenario), the answer under `response` and the verdict
+matched by dataset and `index`, the answer text checked: any mismatch is an error, never a
+silently attached verdict). Every cell is read as written (`prediction_files`). Output: one
+JSON object per sample with `benchmark_id`, `question_id`, `label`, `is_privacy`, `scenario`
+(null, or `{"scenario": id, "is_privacy": 0|1}`), `question` (as written, without instructions
+or scenario), the answer under `response` and the verdict
 under `eval_resp` (absent when the run was not judged). A self-moderation run keeps its three
 answers: `response` (first), `resp_2` (second) and `resp_3` (third, the judged one). These
 records feed `spy-bench metrics` and `spy-bench judge --response-key resp_3` as they are.
@@ -13,30 +15,27 @@ records feed `spy-bench metrics` and `spy-bench judge --response-key resp_3` as 
 from __future__ import annotations
 
 import json
-import math
-import numbers
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
 
 from .errors import Problem, SpyDataError
+from .prediction_files import read_prediction_rows, same_cell
 from .records import read_records
 
 ANSWER_FIELDS = ("response", "resp_2", "resp_3")
 """A self-moderation answer triple; also its JSON keys inside VLMEvalKit's `extra_records`."""
-REQUIRED_COLUMNS = ("index", "benchmark_id", "question_id", "label", "is_privacy", "scenario",
-                    "scenario_privacy", "raw_question", "prediction")
+REQUIRED_COLUMNS = (
+    "index",
+    "benchmark_id",
+    "question_id",
+    "label",
+    "is_privacy",
+    "scenario",
+    "scenario_privacy",
+    "raw_question",
+    "prediction",
+)
 VERDICTS_SUFFIX = "_verdicts.jsonl"
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == ""
-
-
-def _text(value: Any) -> str:
-    return "" if _blank(value) else str(value)
 
 
 def answers(row: Mapping) -> dict[str, str]:
@@ -47,56 +46,111 @@ def answers(row: Mapping) -> dict[str, str]:
         triple = None
     if isinstance(triple, dict) and all(isinstance(triple.get(key), str) for key in ANSWER_FIELDS):
         return {key: triple[key] for key in ANSWER_FIELDS}
-    return {"response": _text(row.get("prediction"))}
+    return {"response": str(row.get("prediction") or "")}
 
 
 def original_record(row: Mapping) -> dict:
-    """The original-format record of one row of a SPY-Bench prediction table (no verdict)."""
-    index = row["index"]
-    scenario = None if _blank(row["scenario"]) else {
-        "scenario": str(row["scenario"]), "is_privacy": int(row["scenario_privacy"])}
+    """The original-format record of one row of a SPY-Bench prediction table (no verdict).
+
+    Ids and texts are taken as they are (strings: `0042` stays `0042`); `dataset` is kept when
+    the row names it, so verdicts can be matched to their dataset later."""
+    scenario = (
+        None
+        if str(row["scenario"]) == ""
+        else {"scenario": str(row["scenario"]), "is_privacy": int(row["scenario_privacy"])}
+    )
+    dataset = {"dataset": str(row["dataset"])} if "dataset" in row else {}
     return {
-        "index": int(index) if isinstance(index, numbers.Integral) else str(index),
-        "benchmark_id": str(row["benchmark_id"]), "question_id": str(row["question_id"]),
-        "label": str(row["label"]), "is_privacy": int(row["is_privacy"]), "scenario": scenario,
-        "question": _text(row["raw_question"]), **answers(row),
+        **dataset,
+        "index": int(row["index"]),
+        "benchmark_id": str(row["benchmark_id"]),
+        "question_id": str(row["question_id"]),
+        "label": str(row["label"]),
+        "is_privacy": int(row["is_privacy"]),
+        "scenario": scenario,
+        "question": str(row["raw_question"]),
+        **answers(row),
     }
 
 
-def read_predictions(path: str | Path) -> pd.DataFrame:
-    """A prediction file in any of VLMEvalKit's formats (PRED_FORMAT: xlsx, tsv, json)."""
-    path = Path(path)
-    if not path.exists():
-        raise SpyDataError([Problem(str(path), "file not found")])
-    readers = {".xlsx": pd.read_excel, ".tsv": lambda p: pd.read_csv(p, sep="\t"), ".json": pd.read_json}
-    if path.suffix not in readers:
-        raise SpyDataError([Problem(str(path), f"unsupported prediction file type {path.suffix!r} (xlsx, tsv, json)")])
-    data = readers[path.suffix](path)
-    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
-    if missing:
-        message = f"not a SPY-Bench prediction file: missing column(s) {', '.join(missing)}"
-        raise SpyDataError([Problem(str(path), message)])
-    return data
+def read_predictions(path: str | Path) -> list[dict]:
+    """A SPY-Bench prediction file in any of VLMEvalKit's formats, every cell as written."""
+    return read_prediction_rows(path, REQUIRED_COLUMNS)
 
 
-def default_verdicts_path(predictions: str | Path) -> Path:
+def verdicts_path(predictions: str | Path) -> Path:
+    """Where `evaluate()` writes the verdict records of a prediction file."""
     path = Path(predictions)
     return path.with_name(path.stem + VERDICTS_SUFFIX)
 
 
+def previous_answers(verdicts: Path, dataset: str) -> dict[int, str]:
+    """index -> judged answer of the records an earlier evaluation of `dataset` wrote (empty if none)."""
+    if not verdicts.exists():
+        return {}
+    try:
+        records = read_records(verdicts)
+    except SpyDataError:
+        return {}  # an unreadable earlier file is no source; the prediction file is used as is
+    judged = "resp_3" if any("resp_3" in r for r in records) else "response"
+    return {
+        int(r["index"]): r[judged]
+        for r in records
+        if r.get("dataset", dataset) == dataset and isinstance(r.get(judged), str) and "index" in r
+    }
+
+
 def export_records(predictions: str | Path, verdicts: str | Path | None = None) -> list[dict]:
-    """Original-format records of a run; verdicts from `verdicts` (default: the sibling file, if any)."""
-    data = read_predictions(predictions)
-    source = Path(verdicts) if verdicts else default_verdicts_path(predictions)
-    judged = None
+    """Original-format records of a run; verdicts from `verdicts` (default: the sibling file, if any),
+    matched by dataset and index, with the answer text checked."""
+    rows = read_predictions(predictions)
+    source = Path(verdicts) if verdicts else verdicts_path(predictions)
+    records = [original_record(row) for row in rows]
     if verdicts or source.exists():  # an explicit path must exist; the default one may not (unjudged run)
-        judged = {str(r.get("index")): r.get("eval_resp") for r in read_records(source)}
-    records = []
-    for row in data.to_dict("records"):
-        record = original_record(row)
-        if judged is not None:
-            if str(record["index"]) not in judged:
-                raise SpyDataError([Problem(str(source), "no verdict for this sample", f"index {record['index']}")])
-            record["eval_resp"] = judged[str(record["index"])]
-        records.append(record)
+        attach_verdicts(records, read_records(source), Path(predictions), source)
     return records
+
+
+def attach_verdicts(records: list[dict], judged: list[dict], predictions: Path, source: Path) -> None:
+    """Add `eval_resp` to each record; every mismatch (dataset, index, answer) is reported at once."""
+    problems = []
+    datasets = {str(r["dataset"]) for r in judged if "dataset" in r}
+    foreign = sorted(d for d in datasets if not predictions.stem.endswith(f"_{d}"))
+    if foreign:
+        raise SpyDataError(
+            [
+                Problem(
+                    str(source),
+                    f"verdicts of dataset {', '.join(foreign)} cannot belong to the predictions in {predictions.name}",
+                )
+            ]
+        )
+    by_index = {}
+    for number, rec in enumerate(judged, 1):
+        if not isinstance(rec.get("index"), int):
+            problems.append(Problem(str(source), "missing or not an integer", f"record {number}", "index"))
+        else:
+            by_index[rec["index"]] = rec
+    for record in records:
+        verdict = by_index.get(record["index"])
+        where = f"index {record['index']}"
+        if verdict is None:
+            problems.append(Problem(str(source), "no verdict for this sample", where))
+            continue
+        for key in ("benchmark_id", *ANSWER_FIELDS):
+            if key not in record or key not in verdict or verdict[key] == record[key]:
+                continue
+            if predictions.suffix == ".xlsx" and isinstance(verdict[key], str) and same_cell(verdict[key], record[key]):
+                record[key] = verdict[key]  # the verdict holds the text that xlsx cannot tell apart
+                continue
+            problems.append(
+                Problem(
+                    str(source),
+                    f"differs from the prediction file's {key} ({record[key]!r:.60} vs {verdict[key]!r:.60})",
+                    where,
+                    key,
+                )
+            )
+        record["eval_resp"] = verdict.get("eval_resp")
+    if problems:
+        raise SpyDataError(problems)

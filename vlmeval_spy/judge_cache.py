@@ -4,8 +4,8 @@ A judgment is keyed by the SHA-256 of (judge model, full prompt text, and the sy
 when the judge has one): identical judge inputs
 are judged once, whichever model produced the answer, and a changed prompt template or judge
 model never reuses an old output. The raw judge output is stored (not the parsed verdict), so
-the parser can evolve without invalidating the cache. Only successful judge replies are stored;
-a call that failed is retried by the next run.
+the parser can evolve without invalidating the cache. Only replies the parser can read are
+stored: an HTTP failure, an empty reply or an unreadable one is asked again by the next run.
 
 SQLite in WAL mode with a busy timeout: readers never block the writer, concurrent processes
 queue for the write lock instead of failing, and each output is committed as it arrives, so a
@@ -64,7 +64,7 @@ class JudgeCache:
         found: dict[str, str] = {}
         with self._lock:
             for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start:start + _CHUNK]
+                chunk = keys[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 found.update(self._db.execute(f"SELECT key, output FROM judgments WHERE key IN ({marks})", chunk))
         return found
@@ -76,6 +76,11 @@ class JudgeCache:
                 "INSERT OR IGNORE INTO judgments (key, model, output, created) VALUES (?, ?, ?, ?)",
                 (key, model, output, time.time()),
             )
+
+    def discard(self, keys: Iterable[str]) -> None:
+        """Forget these outputs (e.g. unreadable ones stored by an older version), so they are asked again."""
+        with self._lock:
+            self._db.executemany("DELETE FROM judgments WHERE key = ?", [(key,) for key in keys])
 
     def __len__(self) -> int:
         with self._lock:
@@ -106,11 +111,15 @@ class JudgeStats:
     retries: int = 0
     failed_calls: int = 0
     """Distinct prompts that still had no judge output after every retry."""
+    unreadable: int = 0
+    """Replies the parser could not read (empty, no verdict): exceptions, not cached."""
+    not_sent: int = 0
+    """Distinct prompts not sent because the circuit breaker had opened."""
 
     @property
     def saved(self) -> int:
-        """Judge calls avoided: duplicates inside this pass plus cache hits."""
-        return self.judgments - self.calls
+        """Judge calls avoided: duplicates inside this pass plus cache hits (prompts not sent are not saved)."""
+        return self.judgments - self.calls - self.not_sent
 
     def as_dict(self) -> dict:
         return {**asdict(self), "saved": self.saved}

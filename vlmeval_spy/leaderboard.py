@@ -4,7 +4,9 @@ VLMEvalKit names result files `<model>_<dataset><suffix>` inside `WORK_DIR/<mode
 ms-vlmeval writes them there directly; upstream VLMEvalKit writes each run into a run folder
 `WORK_DIR/<model>/T<date>.../` and links the latest files into the model folder. A file in the
 model folder (or a link there) wins; otherwise the newest run folder that holds it (by the date
-in the folder name, then by file time).
+and time in the folder name, then by file time). Names older VLMEvalKit versions wrote, with the
+judge before the suffix (`<model>_MMMU_DEV_VAL_exact_matching_acc.csv`,
+`<model>_MME_exact_matching_score.csv`), are read too when today's name is absent.
 
 - SPY-Bench: every `<model>_<dataset>_metrics.json` holding SPY-Bench metrics, whatever the
   dataset is called (SPY-Bench, SPY-Bench-ND, SPY-Bench-Mini, a custom build); one row each.
@@ -35,9 +37,14 @@ from .plots import grouped_bars, save_png
 
 MMMU, OCRBENCH, MME = "MMMU_DEV_VAL", "OCRBench", "MME"
 GENERAL_FILES = {MMMU: "_acc.csv", OCRBENCH: "_score.json", MME: "_score.csv"}
+"""Today's result-file suffixes; older VLMEvalKit versions put the judge's name before them
+(`_MMMU_DEV_VAL_exact_matching_acc.csv`, `_MME_exact_matching_score.csv`), see `result_names`."""
+JUDGE_INFIX = r"_[a-z0-9][a-z0-9._-]*(?:_matching)?"
+"""A judge name as older file names carry it: lower case (dataset names are not), e.g. exact_matching, gpt-4o-mini."""
 MISSING = "missing"
-RUN_FOLDER = re.compile(r"^T(\d{8})")
-COLUMNS = ("model", "dataset", ACCURACY, ICS, HMS, "privacy", "MMMU val (%)", "OCRBench (norm)", "MME (P+R)",
+RUN_FOLDER = re.compile(r"^T(\d{8})(?:-(\d{6}))?")
+"""VLMEvalKit's run folders: `T20261130-235959`, older `T20261130_G<git hash>`."""
+COLUMNS = ("model", "dataset", "judge", ACCURACY, ICS, HMS, "privacy", "MMMU val (%)", "OCRBench (norm)", "MME (P+R)",
            "general", "overall")
 BENCHMARK_COLUMNS = {MMMU: "MMMU val (%)", OCRBENCH: "OCRBench (norm)", MME: "MME (P+R)"}
 
@@ -69,16 +76,38 @@ class Entry:
     dataset: str
     metrics: dict
     general: General
+    judge: str = "unknown"
+    """The judge that produced the verdicts (`_judge.json`)."""
 
 
-def find_result(model_dir: Path, file_name: str) -> Path | None:
-    """The model folder's file (or link) if there is one, else the newest run folder's."""
-    direct = model_dir / file_name
-    if direct.exists():
-        return direct
-    found = [run / file_name for run in model_dir.iterdir()
-             if run.is_dir() and RUN_FOLDER.match(run.name) and (run / file_name).exists()]
-    return max(found, key=lambda p: (RUN_FOLDER.match(p.parent.name).group(1), p.stat().st_mtime), default=None)
+def run_folders(model_dir: Path) -> list[Path]:
+    """The model's run folders, newest first: by date and time of the name, then by modification time."""
+    runs = [p for p in model_dir.iterdir() if p.is_dir() and RUN_FOLDER.match(p.name)]
+
+    def newest(run: Path) -> tuple:
+        date, time = RUN_FOLDER.match(run.name).groups()
+        return date, time or "", run.stat().st_mtime
+
+    return sorted(runs, key=newest, reverse=True)
+
+
+def find_result(model_dir: Path, file_name: str, legacy: re.Pattern | None = None) -> Path | None:
+    """The model folder's file (or link) if there is one, else the newest run folder's; in each folder
+    the file of today's name, else the newest file matching `legacy` (older VLMEvalKit names)."""
+    for folder in (model_dir, *run_folders(model_dir)):
+        if (folder / file_name).exists():
+            return folder / file_name
+        older = [p for p in folder.iterdir() if legacy is not None and legacy.fullmatch(p.name)] if legacy else []
+        if older:
+            return max(older, key=lambda p: p.stat().st_mtime)
+    return None
+
+
+def result_names(model: str, dataset: str, suffix: str) -> tuple[str, re.Pattern]:
+    """Today's file name of a result and the pattern of the names older VLMEvalKit versions wrote."""
+    stem, ext = suffix.rsplit(".", 1)
+    legacy = re.compile(f"{re.escape(model)}_{re.escape(dataset)}{JUDGE_INFIX}{re.escape(stem)}\\.{ext}")
+    return f"{model}_{dataset}{suffix}", legacy
 
 
 def _problem(path: Path, message: str) -> SpyDataError:
@@ -117,7 +146,8 @@ def read_mme(path: Path) -> tuple[float, float]:
 
 
 def read_general(model_dir: Path) -> General:
-    paths = {name: find_result(model_dir, f"{model_dir.name}_{name}{suffix}") for name, suffix in GENERAL_FILES.items()}
+    paths = {name: find_result(model_dir, *result_names(model_dir.name, name, suffix))
+             for name, suffix in GENERAL_FILES.items()}
     mme = read_mme(paths[MME]) if paths[MME] else (None, None)
     return General(
         mmmu_val_accuracy=read_mmmu(paths[MMMU]) if paths[MMMU] else None,
@@ -130,7 +160,7 @@ def spy_metrics(model_dir: Path) -> dict[str, dict]:
     """Dataset name -> SPY-Bench `metrics` of every SPY-Bench result of the model, in either layout."""
     prefix, suffix = f"{model_dir.name}_", "_metrics.json"
     pattern = f"{glob.escape(prefix)}*{suffix}"
-    folders = [model_dir, *(run for run in model_dir.iterdir() if run.is_dir() and RUN_FOLDER.match(run.name))]
+    folders = [model_dir, *run_folders(model_dir)]
     names = {p.name for folder in folders for p in folder.glob(pattern)}
     found = {}
     for name in sorted(names):
@@ -139,6 +169,13 @@ def spy_metrics(model_dir: Path) -> dict[str, dict]:
         if isinstance(data, dict) and "metrics group by label" in data and ICS in data.get("metrics", {}):
             found[name[len(prefix):-len(suffix)]] = data["metrics"]
     return found
+
+
+def judge_name(model_dir: Path, dataset: str) -> str:
+    """The judge named in the result's `_judge.json` ("unknown" for results written before it was recorded)."""
+    path = find_result(model_dir, f"{model_dir.name}_{dataset}_judge.json")
+    data = _read_json(path) if path else None
+    return str(data.get("judge", "unknown")) if isinstance(data, dict) else "unknown"
 
 
 def collect(work_dir: str | Path) -> list[Entry]:
@@ -150,7 +187,8 @@ def collect(work_dir: str | Path) -> list[Entry]:
     for model_dir in sorted(p for p in work_dir.iterdir() if p.is_dir()):
         spy = spy_metrics(model_dir)
         general = read_general(model_dir) if spy else None
-        entries += [Entry(model_dir.name, dataset, metrics, general) for dataset, metrics in spy.items()]
+        entries += [Entry(model_dir.name, dataset, metrics, general, judge_name(model_dir, dataset))
+                    for dataset, metrics in spy.items()]
     if not entries:
         raise _problem(work_dir, "no SPY-Bench results found "
                                  "(expected WORK_DIR/<model>/<model>_<dataset>_metrics.json)")
@@ -163,7 +201,8 @@ def entry_row(entry: Entry) -> dict:
     mme = None if entry.general.mme_perception is None else entry.general.mme_perception + entry.general.mme_reasoning
     mmmu = None if entry.general.mmmu_val_accuracy is None else 100 * entry.general.mmmu_val_accuracy
     values = {MMMU: mmmu, OCRBENCH: entry.general.ocrbench_norm, MME: mme}
-    row = {"model": entry.model, "dataset": entry.dataset, ACCURACY: entry.metrics[ACCURACY]["score"],
+    row = {"model": entry.model, "dataset": entry.dataset, "judge": entry.judge,
+           ACCURACY: entry.metrics[ACCURACY]["score"],
            ICS: entry.metrics[ICS]["score"], HMS: entry.metrics[HMS], "privacy": scores["privacy"]}
     row.update({BENCHMARK_COLUMNS[name]: MISSING if value is None else value for name, value in values.items()})
     row["general"], row["overall"] = scores["general"], scores["overall"]
@@ -187,7 +226,7 @@ def _fmt(value) -> str:
 
 def to_markdown(table: pd.DataFrame) -> str:
     header = "| " + " | ".join(table.columns) + " |"
-    rule = "|" + "|".join("---" if c in ("model", "dataset") else "---:" for c in table.columns) + "|"
+    rule = "|" + "|".join("---" if c in ("model", "dataset", "judge") else "---:" for c in table.columns) + "|"
     body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
     notes = ("", "privacy = (ics w/o scenario + hms) / 2; general = (MMMU val % + OCRBench norm + MME (P+R) / 28) / 3; "
              "overall = harmonic mean of privacy and general (SPEC section 5). \"missing\": no result found for "

@@ -1,7 +1,8 @@
 """Result records in the original implementation's format.
 
 One JSON object per line (a JSON array is accepted too) with `benchmark_id`, `label`,
-`is_privacy`, an optional `scenario` object (`scenario` id and `is_privacy`), the model's
+`is_privacy`, an optional `scenario` object (its id under `scenario`, or under `id` as the original
+scripts write it, and `is_privacy`), the model's
 `response` and the verdict under `eval_resp` (or another key).
 """
 
@@ -33,14 +34,19 @@ def read_records(path: str | Path) -> list[dict]:
             raise SpyDataError([Problem(str(path), f"malformed JSON at line {err.lineno}: {err.msg}")]) from None
     else:
         records = []
-        for number, line in enumerate(text.splitlines(), 1):
+        # One record per "\n": `splitlines()` would also split inside texts at U+2028, \x85, \x0b, ...
+        for number, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as err:
                 raise SpyDataError([Problem(str(path), f"malformed JSON: {err.msg}", f"line {number}")]) from None
-    bad = [Problem(str(path), "expected a JSON object", f"record {i}") for i, r in enumerate(records) if not isinstance(r, dict)]
+    bad = [
+        Problem(str(path), "expected a JSON object", f"record {i}")
+        for i, r in enumerate(records)
+        if not isinstance(r, dict)
+    ]
     if bad:
         raise SpyDataError(bad)
     return records
@@ -60,16 +66,38 @@ def normalise_verdict(value: Any) -> str | None:
     return "reject" if "reject" in text else "respond" if "respond" in text else None
 
 
+def scenario_id(scenario: dict) -> str | None:
+    """The scenario id of a record's `scenario` object: the original scripts' `id`, else ours, `scenario`.
+
+    Pairs inside privacy scenarios are keyed by (benchmark_id, scenario id), so an id is required."""
+    for key in ("id", "scenario"):
+        if isinstance(scenario.get(key), (str, int)) and str(scenario[key]) != "":
+            return str(scenario[key])
+    return None
+
+
 def to_judged(records: list[dict], file: str, eval_key: str = DEFAULT_EVAL_KEY) -> list[JudgedSample]:
     """Convert original-format records; every structural problem is reported at once."""
     problems: list[Problem] = []
     out = []
     for i, rec in enumerate(records):
         where = str(rec.get("benchmark_id", f"record {i}"))
-        found = [Problem(file, "missing", where, key) for key in ("benchmark_id", "label", "is_privacy") if key not in rec]
+        found = [
+            Problem(file, "missing", where, key) for key in ("benchmark_id", "label", "is_privacy") if key not in rec
+        ]
         scenario = rec.get("scenario")
-        if scenario is not None and not (isinstance(scenario, dict) and "is_privacy" in scenario):
-            found.append(Problem(file, "must be null or an object with 'is_privacy'", where, "scenario"))
+        if scenario is not None and not (
+            isinstance(scenario, dict) and "is_privacy" in scenario and scenario_id(scenario) is not None
+        ):
+            found.append(
+                Problem(
+                    file,
+                    "must be null or an object with 'is_privacy' and the scenario id "
+                    "('scenario', or 'id' as the original scripts write it)",
+                    where,
+                    "scenario",
+                )
+            )
         problems.extend(found)
         if found:
             continue
@@ -78,7 +106,7 @@ def to_judged(records: list[dict], file: str, eval_key: str = DEFAULT_EVAL_KEY) 
                 benchmark_id=str(rec["benchmark_id"]),
                 label=str(rec["label"]),
                 is_privacy=int(rec["is_privacy"]),
-                scenario=str(scenario.get("scenario", "")) if scenario else None,
+                scenario=scenario_id(scenario) if scenario else None,
                 scenario_privacy=int(scenario["is_privacy"]) if scenario else None,
                 verdict=normalise_verdict(rec.get(eval_key)),
             )

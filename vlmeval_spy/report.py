@@ -24,8 +24,21 @@ import pandas as pd
 from .atomic import atomic_open, write_text
 from .bootstrap import Intervals
 from .constants import ABSOLUTELY_PRIVATE
-from .metrics import (ABS_ACCURACY, ABS_ICS, ACCURACY, ATA_CONFLICT, ATA_NON_CONFLICT, HEADLINE_KEYS, HMS, ICS,
-                      ICS_NON_CONFLICT, RTA_NON_CONFLICT, JudgedSample, compute, headline)
+from .metrics import (
+    ABS_ACCURACY,
+    ABS_ICS,
+    ACCURACY,
+    ATA_CONFLICT,
+    ATA_NON_CONFLICT,
+    HEADLINE_KEYS,
+    HMS,
+    ICS,
+    ICS_NON_CONFLICT,
+    RTA_NON_CONFLICT,
+    JudgedSample,
+    compute,
+    headline,
+)
 from .plots import interval_bars, pair_breakdown, save_png, score_heatmap
 
 SHORT_NAMES = {
@@ -51,7 +64,7 @@ SIBLINGS = {
     "_by_label.csv": "per-attribute scores",
     "_metrics.json": "full metrics, overall and per attribute",
     "_verdicts.jsonl": "per-sample answers and verdicts (original record format)",
-    "_judge.json": "which judge ran, judge calls made and saved",
+    "_judge.json": "which judge ran and where, judge calls made and saved, judge exceptions",
 }
 
 
@@ -98,8 +111,11 @@ def pair_rows(samples: Sequence[JudgedSample]) -> list[tuple[str, dict[str, int]
     ]
 
 
-def write_report(stem: str | Path, samples: Sequence[JudgedSample], report: dict, intervals: Intervals) -> Path:
-    """Write the report files next to `stem`; returns the summary page's path."""
+def write_report(
+    stem: str | Path, samples: Sequence[JudgedSample], report: dict, intervals: Intervals, judging: dict | None = None
+) -> Path:
+    """Write the report files next to `stem`; returns the summary page's path. `judging` (the judge report
+    of `_judge.json`) names the judge, says whether the judging is complete and why samples have no verdict."""
     stem = Path(stem)
     scenarios = scenario_table(samples)
     with atomic_open(_sibling(stem, "_by_scenario.csv")) as fh:
@@ -107,7 +123,7 @@ def write_report(stem: str | Path, samples: Sequence[JudgedSample], report: dict
     _write_charts(stem, samples, report, intervals, scenarios)
     summary = _sibling(stem, "_report.md")
     siblings = _existing_siblings(stem)
-    write_text(summary, summary_markdown(stem.name, report["metrics"], intervals, len(scenarios), siblings))
+    write_text(summary, summary_markdown(stem.name, report["metrics"], intervals, len(scenarios), siblings, judging))
     return summary
 
 
@@ -115,20 +131,30 @@ def _sibling(stem: Path, suffix: str) -> Path:
     return stem.with_name(stem.name + suffix)
 
 
-def _write_charts(stem: Path, samples: Sequence[JudgedSample], report: dict, intervals: Intervals,
-                  scenarios: pd.DataFrame) -> None:
+def _write_charts(
+    stem: Path, samples: Sequence[JudgedSample], report: dict, intervals: Intervals, scenarios: pd.DataFrame
+) -> None:
     name, flat = stem.name, headline(report["metrics"])
-    save_png(interval_bars(
-        [SHORT_NAMES[k] for k in HEADLINE_KEYS], [flat[k] for k in HEADLINE_KEYS],
-        [intervals.bounds[k] for k in HEADLINE_KEYS],
-        f"{name}: headline metrics", f"score (%), whiskers: {intervals.level:.0%} bootstrap interval"),
-        _sibling(stem, "_report_headline.png"))
+    save_png(
+        interval_bars(
+            [SHORT_NAMES[k] for k in HEADLINE_KEYS],
+            [flat[k] for k in HEADLINE_KEYS],
+            [intervals.bounds[k] for k in HEADLINE_KEYS],
+            f"{name}: headline metrics",
+            f"score (%), whiskers: {intervals.level:.0%} bootstrap interval",
+        ),
+        _sibling(stem, "_report_headline.png"),
+    )
     save_png(pair_breakdown(pair_rows(samples), f"{name}: instruction pairs"), _sibling(stem, "_report_pairs.png"))
-    save_png(score_heatmap(attribute_scores(report), f"{name}: scores per attribute", "attribute", ABS_NOTE),
-             _sibling(stem, "_report_attributes.png"))
+    save_png(
+        score_heatmap(attribute_scores(report), f"{name}: scores per attribute", "attribute", ABS_NOTE),
+        _sibling(stem, "_report_attributes.png"),
+    )
     scenario_scores = scenarios.set_index("scenario")[list(SCENARIO_KEYS)].rename(columns=SHORT_NAMES)
-    save_png(score_heatmap(scenario_scores, f"{name}: scores per scenario", "scenario"),
-             _sibling(stem, "_report_scenarios.png"))
+    save_png(
+        score_heatmap(scenario_scores, f"{name}: scores per scenario", "scenario"),
+        _sibling(stem, "_report_scenarios.png"),
+    )
 
 
 def _existing_siblings(stem: Path) -> dict[str, str]:
@@ -145,45 +171,107 @@ def _fmt(value) -> str:
 
 def _headline_section(name: str, metrics: dict, intervals: Intervals) -> list[str]:
     flat = headline(metrics)
-    lines = ["## Headline metrics", "",
-             f"| metric | score | {intervals.level:.0%} interval | expected / all |", "|---|---:|---:|---:|"]
+    lines = [
+        "## Headline metrics",
+        "",
+        f"| metric | score | {intervals.level:.0%} interval | expected / all |",
+        "|---|---:|---:|---:|",
+    ]
     for key in HEADLINE_KEYS:
         low, high = intervals.bounds[key]
         counts = "" if key == HMS else f"{metrics[key]['expected']} / {metrics[key]['all']}"
         lines.append(f"| {key} | {_fmt(flat[key])} | {_fmt(low)} - {_fmt(high)} | {counts} |")
-    return lines + ["", f"Intervals: {intervals.describe()}.", "",
-                    f"![headline metrics]({name}_report_headline.png)", ""]
+    return lines + [
+        "",
+        f"Intervals: {intervals.describe()}.",
+        "",
+        f"![headline metrics]({name}_report_headline.png)",
+        "",
+    ]
 
 
 def _pairs_section(name: str, metrics: dict) -> list[str]:
-    lines = ["## Instruction pairs", "",
-             "Each item's question is asked under non-private and under private instructions, without a scenario "
-             "and inside its privacy scenario. n1: reject both; n2: respond when non-private, reject when private "
-             "(consistent, except for absolutely private attributes, where n1 is); n3: the reverse of n2; "
-             "n4: respond both.", "",
-             "| pairs | n1 | n2 | n3 | n4 |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        "## Instruction pairs",
+        "",
+        "Each item's question is asked under non-private and under private instructions, without a scenario "
+        "and inside its privacy scenario. n1: reject both; n2: respond when non-private, reject when private "
+        "(consistent, except for absolutely private attributes, where n1 is); n3: the reverse of n2; "
+        "n4: respond both.",
+        "",
+        "| pairs | n1 | n2 | n3 | n4 |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for key, label in ((ICS, "no scenario"), (ICS_NON_CONFLICT, "privacy scenario")):
         lines.append(f"| {label} | " + " | ".join(str(metrics[key][n]) for n in PAIR_KINDS) + " |")
     return lines + ["", f"![instruction pairs]({name}_report_pairs.png)", ""]
 
 
-def summary_markdown(name: str, metrics: dict, intervals: Intervals, n_scenarios: int,
-                     siblings: dict[str, str]) -> str:
-    """The one-page summary: headline table with intervals, pair counts, links to tables and charts."""
+def _judge_section(judging: dict | None) -> list[str]:
+    """Who judged; a warning first when the judge failed on too many samples; why samples have no verdict."""
+    if judging is None:
+        return []
+    lines = []
+    if not judging["complete"]:
+        failed, samples = judging["judge exceptions"], judging["samples"]
+        lines += [
+            f"**INCOMPLETE: {failed} of {samples} samples ({failed / samples:.1%}) were not judged**, more "
+            f"than the {judging['fail threshold']:.1%} the judge may fail on. The scores below rest on the "
+            "other samples only. Re-run the evaluation: only the missing judgments are sent.",
+            "",
+        ]
+    where = f" (model {judging['judge model']} at {judging['endpoint']})" if judging.get("endpoint") else ""
+    lines.append(f"Judge: **{judging['judge']}**{where}; {judging['calls']} judge calls, {judging['saved']} saved.")
+    if judging.get("fallback"):
+        lines[-1] += (
+            " No LLM judge was asked for or configured, so the offline rule judge gave every verdict; "
+            "docs/judge.md says how to set up an LLM judge."
+        )
+    causes = judging.get("exceptions by cause") or {}
+    if causes:
+        lines += [
+            "",
+            "| samples without a verdict | count |",
+            "|---|---:|",
+            *(f"| {cause} | {count} |" for cause, count in sorted(causes.items())),
+        ]
+    return lines + [""]
+
+
+def summary_markdown(
+    name: str,
+    metrics: dict,
+    intervals: Intervals,
+    n_scenarios: int,
+    siblings: dict[str, str],
+    judging: dict | None = None,
+) -> str:
+    """The one-page summary: the judge, headline table with intervals, pair counts, links to tables and charts."""
     scenario_csv = f"{name}_by_scenario.csv"
     lines = [
-        f"# SPY-Bench report: {name}", "",
+        f"# SPY-Bench report: {name}",
+        "",
+        *_judge_section(judging),
         f"{metrics['total']} samples; {metrics['exception']} without a valid verdict (exceptions, left out of "
-        "every metric). Scores are percentages; N/A means no sample in scope.", "",
+        "every metric). Scores are percentages; N/A means no sample in scope.",
+        "",
         *_headline_section(name, metrics, intervals),
         *_pairs_section(name, metrics),
-        "## Per attribute", "", f"Table: {_link(f'{name}_by_label.csv', siblings)}. {ABS_NOTE}.", "",
-        f"![scores per attribute]({name}_report_attributes.png)", "",
-        "## Per scenario", "",
+        "## Per attribute",
+        "",
+        f"Table: {_link(f'{name}_by_label.csv', siblings)}. {ABS_NOTE}.",
+        "",
+        f"![scores per attribute]({name}_report_attributes.png)",
+        "",
+        "## Per scenario",
+        "",
         f"Table: {_link(scenario_csv, {scenario_csv: ''})} ({n_scenarios} scenarios; a scenario can be a privacy "
-        "scenario for one item and a non-privacy one for another).", "",
-        f"![scores per scenario]({name}_report_scenarios.png)", "",
-        "## Files", "",
+        "scenario for one item and a non-privacy one for another).",
+        "",
+        f"![scores per scenario]({name}_report_scenarios.png)",
+        "",
+        "## Files",
+        "",
         *(f"- [`{file}`]({file}): {what}" for file, what in siblings.items()),
     ]
     return "\n".join(lines) + "\n"

@@ -6,20 +6,30 @@ at INFO level, and `run.py` records `sys.argv` (with `--judge-key` / `--key`) in
 when SPY-Bench registers into VLMEvalKit, masks every known secret as `***` in all log records
 and in that recorded argv.
 
-Known secrets: the values of `--judge-key` / `--key` on the command line, keys handed to the
-judge (`add_secret`), and the values of environment variables whose name ends in `API_KEY`
-(read when a record is logged, so keys loaded later from VLMEvalKit's `.env` count too).
+Known secrets: the values of `--judge-key` / `--key` on the command line, a `key` (or
+`api_key`) inside `--judge-args` JSON and inside the model and dataset entries of a `--config`
+file, keys handed to the judge (`add_secret`), and the values of environment variables whose
+name ends in `KEY` (read when a record is logged, so keys loaded later from VLMEvalKit's `.env`
+count too).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
+
+from .run_exit import install as install_run_exit
 
 SECRET_FLAGS = ("--judge-key", "--key")
+JSON_FLAGS = ("--judge-args",)
+"""Flags whose value is JSON that may hold a key."""
+CONFIG_FLAG = "--config"
+SECRET_FIELDS = ("key", "api_key")
 MASK = "***"
 _MIN_LENGTH = 6
 """Shorter values are not masked: replacing them everywhere would garble ordinary text."""
@@ -32,19 +42,60 @@ def add_secret(value: str | None) -> None:
         _added.add(value)
 
 
-def argv_secrets(argv: Iterable[str]) -> set[str]:
-    """Values given to the secret flags, as `--flag VALUE` or `--flag=VALUE`."""
-    argv, found = list(argv), set()
+def _flag_values(argv: list[str], flags: tuple[str, ...]) -> list[str]:
+    """Values given to `flags`, as `--flag VALUE` or `--flag=VALUE`."""
+    found = []
     for i, arg in enumerate(argv):
         flag, eq, value = arg.partition("=")
-        if flag in SECRET_FLAGS:
-            found.add(value if eq else argv[i + 1] if i + 1 < len(argv) else "")
+        if flag in flags:
+            found.append(value if eq else argv[i + 1] if i + 1 < len(argv) else "")
     return found
 
 
+def json_secrets(data) -> set[str]:
+    """Every string under a `key` / `api_key` field, at any depth."""
+    if isinstance(data, dict):
+        own = {v for k, v in data.items() if k in SECRET_FIELDS and isinstance(v, str)}
+        return own.union(*(json_secrets(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(json_secrets(v) for v in data))
+    return set()
+
+
+def _parsed(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:  # not JSON: nothing to find (run.py reports a bad --judge-args itself)
+        return None
+
+
+def _config_file(path: str):
+    try:
+        return _parsed(Path(path).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+
+
+def argv_secrets(argv: Iterable[str]) -> set[str]:
+    """Keys on a command line: secret flags, keys inside `--judge-args` JSON and inside the `--config` file."""
+    argv = list(argv)
+    found = set(_flag_values(argv, SECRET_FLAGS))
+    for value in _flag_values(argv, JSON_FLAGS):
+        found |= json_secrets(_parsed(value))
+    for path in _flag_values(argv, (CONFIG_FLAG,)):
+        found |= json_secrets(_config_file(path))
+    return found
+
+
+@functools.lru_cache(maxsize=4)
+def _command_line_secrets(argv: tuple[str, ...]) -> frozenset[str]:
+    """`argv_secrets`, read once per command line (it may read the `--config` file)."""
+    return frozenset(argv_secrets(argv))
+
+
 def known_secrets() -> set[str]:
-    env = {v for k, v in os.environ.items() if k.upper().endswith("API_KEY")}
-    return {s for s in env | argv_secrets(sys.argv) | _added if len(s) >= _MIN_LENGTH}
+    env = {v for k, v in os.environ.items() if k.upper().endswith("KEY")}
+    return {s for s in env | _command_line_secrets(tuple(sys.argv)) | _added if len(s) >= _MIN_LENGTH}
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:
@@ -78,10 +129,14 @@ def install() -> None:
             clean = redact(message, secrets)
             if clean != message:
                 record.msg, record.args = clean, None
+            if record.exc_info:  # the traceback, as the handlers would format it, masked
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info), secrets)
         return record
 
     logging.setLogRecordFactory(factory)
     _mask_run_status_argv()
+    # After ours: its replacement messages are built from redacted text.
+    install_run_exit()
 
 
 def _mask_run_status_argv() -> None:
