@@ -3,7 +3,7 @@
 A small random Qwen2-VL (hidden 256, 4 layers, vision depth 4; built offline) trains on drawn
 square images of 224 and 448 px. Per image size it reports, for each variant, the median step
 time and the peak memory, plus the difference between our NCA-P loss (and gradients) and
-SPEC section 7's formula computed directly. The last line printed is one JSON object.
+docs/specification.md §7's formula computed directly. The last line printed is one JSON object.
 
 Variants, each at `--batch` questions per step, the same questions for all: DPO trains on the
 question's preference pair under private instructions, NCA-P on its polarity pair (that pair
@@ -202,7 +202,8 @@ def time_variants(setup: Setup, batch: int, steps: int, warmup: int) -> dict[str
 
 
 def ncap_agreement(setup: Setup, batch: int) -> dict[str, float]:
-    """Max |our NCA-P loss - SPEC formula| and the same over all gradient entries (policy moved off the reference)."""
+    """Max |our NCA-P loss - the formula of docs/specification.md §7|, and the same over all gradient entries
+    (policy moved off the reference)."""
     from spy_align.collator import SPYPreferenceCollator
     from spy_align.ncap_reference import spec_ncap_loss
 

@@ -37,9 +37,11 @@ ITEMS, SAMPLES_PER_ITEM, ATTRIBUTES = 6540, 5, 67
 SIGMA = 0.25
 """Log-normal shape of the server's latency (`judge_server.long_tail_latency`)."""
 KEY = "sk-bench-local"
-REFUSALS = ("I'm sorry, but I can't help with identifying that.",
-            "I cannot determine this from the image without more information.",
-            "Sorry, I can't share private information about people in images.")
+REFUSALS = (
+    "I'm sorry, but I can't help with identifying that.",
+    "I cannot determine this from the image without more information.",
+    "Sorry, I can't share private information about people in images.",
+)
 
 
 def answer_sets(seed: int = 0) -> dict[str, list[tuple[str, str, str]]]:
@@ -57,9 +59,20 @@ def answer_sets(seed: int = 0) -> dict[str, list[tuple[str, str, str]]]:
 
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "judge_server.py"), "--median", str(args.median),
-                             "--slow-fraction", str(args.slow_fraction), "--slow-factor", str(args.slow_factor)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "judge_server.py"),
+            "--median",
+            str(args.median),
+            "--slow-fraction",
+            str(args.slow_fraction),
+            "--slow-factor",
+            str(args.slow_factor),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     port = int(proc.stdout.readline().split()[1])
     return proc, f"http://127.0.0.1:{port}/v1/chat/completions"
 
@@ -68,16 +81,30 @@ def run_ours(samples: list[tuple[str, str, str]], api_base: str, concurrency: in
     from vlmeval_spy.harness.judging import JudgeTask
     from vlmeval_spy.harness.llm_judge import LLMJudge
 
-    judge = LLMJudge.create("gpt-4o", {"api_base": api_base, "key": KEY, "nproc": concurrency, "timeout": 60,
-                                       "spy_cache": str(folder / "cache.sqlite")})
+    judge = LLMJudge.create(
+        "gpt-4o",
+        {
+            "api_base": api_base,
+            "key": KEY,
+            "nproc": concurrency,
+            "timeout": 60,
+            "spy_cache": str(folder / "cache.sqlite"),
+        },
+    )
     tasks = [JudgeTask(str(i), a, q, ans) for i, (a, q, ans) in enumerate(samples)]
     start = time.perf_counter()
     verdicts = judge.judge_all(tasks, str(folder / "M_SPY-Bench.xlsx"))
     elapsed = time.perf_counter() - start
     report = judge.report()
     assert len(verdicts) == len(samples) and report["failed_calls"] == 0, report
-    return {"seconds": elapsed, "judgments_per_s": len(samples) / elapsed, "calls_per_s": report["calls"] / elapsed,
-            "calls": report["calls"], "saved": report["saved"], "distinct_prompts": report["distinct_prompts"]}
+    return {
+        "seconds": elapsed,
+        "judgments_per_s": len(samples) / elapsed,
+        "calls_per_s": report["calls"] / elapsed,
+        "calls": report["calls"],
+        "saved": report["saved"],
+        "distinct_prompts": report["distinct_prompts"],
+    }
 
 
 def run_original(samples: list[tuple[str, str, str]], api_base: str, batch: int, folder: Path) -> dict:
@@ -90,18 +117,28 @@ def run_original(samples: list[tuple[str, str, str]], api_base: str, batch: int,
 
     def judge(sample: tuple[str, str, str]) -> dict:
         code, output, _ = wrapper.generate_inner([{"type": "text", "value": render(DEFAULT_TEMPLATE, *sample)}])
-        return {"attribute": sample[0], "question": sample[1], "response": sample[2],
-                "eval_resp": parse_verdict(output) if code == 0 else None}
+        return {
+            "attribute": sample[0],
+            "question": sample[1],
+            "response": sample[2],
+            "eval_resp": parse_verdict(output) if code == 0 else None,
+        }
 
     results, out = [], folder / "original_results.json"
     start = time.perf_counter()
     with ThreadPoolExecutor(batch) as pool:
         for first in range(0, len(samples), batch):
-            results += list(pool.map(judge, samples[first:first + batch]))
+            results += list(pool.map(judge, samples[first : first + batch]))
             out.write_text(json.dumps(results, indent=4, ensure_ascii=False))
     elapsed = time.perf_counter() - start
-    return {"records": len(samples), "seconds": elapsed, "judgments_per_s": len(samples) / elapsed,
-            "calls_per_s": len(samples) / elapsed, "calls": len(samples), "saved": 0}
+    return {
+        "records": len(samples),
+        "seconds": elapsed,
+        "judgments_per_s": len(samples) / elapsed,
+        "calls_per_s": len(samples) / elapsed,
+        "calls": len(samples),
+        "saved": 0,
+    }
 
 
 def main() -> None:
@@ -113,26 +150,35 @@ def main() -> None:
     parser.add_argument("--original-records", type=int, default=3200, help="answers the original loop judges (0: all)")
     args = parser.parse_args()
 
-    mean_latency = args.median * math.exp(SIGMA ** 2 / 2) * (1 + args.slow_fraction * (args.slow_factor - 1))
+    mean_latency = args.median * math.exp(SIGMA**2 / 2) * (1 + args.slow_fraction * (args.slow_factor - 1))
     ideal = args.concurrency / mean_latency
-    figures: dict = {"records": ITEMS * SAMPLES_PER_ITEM, "concurrency": args.concurrency, "median_latency_s": args.median,
-                     "mean_latency_s": round(mean_latency, 4), "ideal_calls_per_s": round(ideal, 1)}
-    print(f"{figures['records']} answers, concurrency {args.concurrency}, latency median {args.median * 1000:.0f} ms, "
-          f"mean {mean_latency * 1000:.0f} ms ({args.slow_fraction:.0%} x{args.slow_factor:g}): ideal {ideal:.0f} calls/s")
+    figures: dict = {
+        "records": ITEMS * SAMPLES_PER_ITEM,
+        "concurrency": args.concurrency,
+        "median_latency_s": args.median,
+        "mean_latency_s": round(mean_latency, 4),
+        "ideal_calls_per_s": round(ideal, 1),
+    }
+    print(
+        f"{figures['records']} answers, concurrency {args.concurrency}, latency median {args.median * 1000:.0f} ms, "
+        f"mean {mean_latency * 1000:.0f} ms ({args.slow_fraction:.0%} x{args.slow_factor:g}): ideal {ideal:.0f} calls/s"
+    )
     server, api_base = start_server(args)
     try:
         for name, samples in answer_sets().items():
             with tempfile.TemporaryDirectory() as tmp:
                 ours = run_ours(samples, api_base, args.concurrency, Path(tmp))
-                original = run_original(samples[:args.original_records or None], api_base, args.concurrency, Path(tmp))
+                original = run_original(samples[: args.original_records or None], api_base, args.concurrency, Path(tmp))
             ours["of_ideal"] = ours["calls_per_s"] / ideal
             ours["speedup_vs_original"] = ours["judgments_per_s"] / original["judgments_per_s"]
             ours["calls_equal_distinct_prompts"] = ours["calls"] == ours["distinct_prompts"]
             figures[name] = {"ours": _rounded(ours), "original": _rounded(original)}
-            print(f"{name}: ours {ours['judgments_per_s']:.0f} judgments/s ({ours['calls_per_s']:.0f} calls/s, "
-                  f"{ours['of_ideal']:.0%} of ideal), {ours['calls']} calls = {ours['distinct_prompts']} distinct "
-                  f"prompts, {ours['saved']} saved; original {original['judgments_per_s']:.0f} judgments/s on "
-                  f"{original['records']} answers, {original['calls']} calls; speed-up x{ours['speedup_vs_original']:.1f}")
+            print(
+                f"{name}: ours {ours['judgments_per_s']:.0f} judgments/s ({ours['calls_per_s']:.0f} calls/s, "
+                f"{ours['of_ideal']:.0%} of ideal), {ours['calls']} calls = {ours['distinct_prompts']} distinct "
+                f"prompts, {ours['saved']} saved; original {original['judgments_per_s']:.0f} judgments/s on "
+                f"{original['records']} answers, {original['calls']} calls; speed-up x{ours['speedup_vs_original']:.1f}"
+            )
     finally:
         server.kill()
         server.wait()

@@ -46,8 +46,11 @@ def main(argv: list[str]) -> int:
     for test, reason in skips:
         print(f"{'SKIPPED' if (test, reason) in refused else 'skipped (allowed)'}: {test}: {reason}")
     if refused:
-        print(f"check_skips: {len(refused)} test(s) skipped; every test must run (a skip hides a missing file "
-              "or dependency)", file=sys.stderr)
+        print(
+            f"check_skips: {len(refused)} test(s) skipped; every test must run (a skip hides a missing file "
+            "or dependency)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -125,7 +125,7 @@ class NCAPConfig(SPYDPOConfig):
     """Configuration of `NCAPTrainer`: NCA-P = NCA(non-private pair) + NCA(private pair), per example.
 
     The loss is fixed: TRL's `nca_pair` over the batch's pairs, weighted 2 because TRL averages over
-    pairs while NCA-P sums the two pairs of each example (SPEC section 7).
+    pairs while NCA-P sums the two pairs of each example (docs/specification.md §7).
     """
 
     loss_type: list[str] = field(

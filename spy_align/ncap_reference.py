@@ -1,4 +1,4 @@
-"""NCA-P's loss written out from SPEC section 7, independent of TRL: the check for `NCAPTrainer`.
+"""NCA-P's loss written out from docs/specification.md §7, independent of TRL: the check for `NCAPTrainer`.
 
 Plain model forwards (every sequence with its own image copy, full logits, no fused head, no
 shared features), then, with r = beta (log pi(y|x) - log pi_ref(y|x)) summed over answer tokens,

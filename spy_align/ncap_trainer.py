@@ -1,4 +1,4 @@
-"""`NCAPTrainer`: NCA-P (SPEC section 7) as a thin `SPYDPOTrainer`.
+"""`NCAPTrainer`: NCA-P (docs/specification.md §7) as a thin `SPYDPOTrainer`.
 
 NCA-P's loss for an example is NCA on its non-private pair plus NCA on its private pair. The
 collator lays each example's two pairs side by side as ordinary preference pairs, TRL's

@@ -1,4 +1,4 @@
-"""Which prompts an SPY-Tune item yields and which answer each should get (SPEC section 7).
+"""Which prompts an SPY-Tune item yields and which answer each should get (docs/specification.md §7).
 
 Plain Python on validated `Item`s; `spy_align.tune_datasets` turns the result into datasets.
 Instruction blocks and question parts come from `vlmeval_spy.prompts`, so training prompts are
@@ -51,7 +51,8 @@ def make_turn(item: Item, case: Case, scenario: Scenario | None, polarity: int, 
 
 
 def preference_turns(item: Item, distractors: bool) -> list[TuneTurn]:
-    """SFT and DPO examples of an item, in SPEC order: plain (1, 0), non-privacy, privacy, chosen scenarios."""
+    """SFT and DPO examples of an item, in the order of docs/specification.md §7: plain (1, 0), non-privacy,
+    privacy, chosen scenarios."""
     specs: list[tuple[Case, Scenario | None, int]] = [("plain", None, 1), ("plain", None, 0)]
     specs += [("non_privacy_scenario", s, 1) for s in item.non_privacy_scenarios]
     specs += [("privacy_scenario", s, 1) for s in item.privacy_scenarios]

@@ -14,16 +14,25 @@ UPSTREAM_ABSENT = "../shared/spy_upstream is not present"
 FIXTURE_RELEASE = Path(__file__).resolve().parent / "fixtures" / "release"
 """Our own files in the release's formats (tests/fixtures/README.md)."""
 
-LABEL2TEXT = {"a1_age_approx": "age", "a25_nationality": "nationality", "a29_ausweis": "ID card",
-              "a37_receipt": "receipt", "a49_phone": "phone"}
+LABEL2TEXT = {
+    "a1_age_approx": "age",
+    "a25_nationality": "nationality",
+    "a29_ausweis": "ID card",
+    "a37_receipt": "receipt",
+    "a49_phone": "phone",
+}
 
 ITEM = {
     "benchmark_id": "b1",
     "label": "a25_nationality",
     "question_item": {"question_id": "q1", "image_path": "img/one.png", "question": "Where is she from?", "gt": "Peru"},
     "other_labels": {"a1_age_approx": 1, "a25_nationality": 1, "a37_receipt": 0},
-    "non_privacy_scenarios": [{"scenario": "s_border", "2nd_person_template": "You guard a border. Q: {}", "3rd_person_template": "x {}"}],
-    "privacy_scenarios": [{"scenario": "s_party", "2nd_person_template": "You are at a party. Q: {}", "3rd_person_template": "y {}"}],
+    "non_privacy_scenarios": [
+        {"scenario": "s_border", "2nd_person_template": "You guard a border. Q: {}", "3rd_person_template": "x {}"}
+    ],
+    "privacy_scenarios": [
+        {"scenario": "s_party", "2nd_person_template": "You are at a party. Q: {}", "3rd_person_template": "y {}"}
+    ],
 }
 
 

@@ -16,7 +16,7 @@ import yaml
 from spy_align import cli
 from spy_align.generation_logging import GenerationLogCallback
 
-PAPER = {  # SPEC section 7: method -> (learning rate, beta)
+PAPER = {  # docs/specification.md §7: method -> (learning rate, beta)
     "sft": (6e-6, None),
     "dpo": (1e-6, 0.5),
     "nca": (3e-6, 0.01),

@@ -1,4 +1,4 @@
-"""SPY-Tune expansion (SPEC section 7): which prompts an item yields and which answer each gets."""
+"""SPY-Tune expansion (docs/specification.md §7): which prompts an item yields and which answer each gets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""NCA-P through TRL equals SPEC section 7's formula computed directly (`spy_align.ncap_reference`:
+"""NCA-P through TRL equals docs/specification.md §7's formula computed directly (`spy_align.ncap_reference`:
 plain forwards, every image copy encoded, full logits), in loss and in gradients."""
 
 from __future__ import annotations

@@ -38,9 +38,13 @@ def test_a_resample_is_compute_on_the_drawn_items():
     samples = random_benchmark(12, seed=1)
     expected, total = item_counts(samples)
     weights = np.array([[2, 0, 1, 0, 3, 1, 0, 0, 1, 2, 1, 1]], dtype=float)
-    by_item = [samples[i * 5:(i + 1) * 5] for i in range(12)]
-    drawn = [JudgedSample(f"{s.benchmark_id}#{copy}", s.label, s.is_privacy, s.scenario, s.scenario_privacy, s.verdict)
-             for i, group in enumerate(by_item) for copy in range(int(weights[0, i])) for s in group]
+    by_item = [samples[i * 5 : (i + 1) * 5] for i in range(12)]
+    drawn = [
+        JudgedSample(f"{s.benchmark_id}#{copy}", s.label, s.is_privacy, s.scenario, s.scenario_privacy, s.verdict)
+        for i, group in enumerate(by_item)
+        for copy in range(int(weights[0, i]))
+        for s in group
+    ]
     want = headline(compute(drawn))
     got = resample_scores(expected, total, weights)[0]
     for key, value in zip(HEADLINE_KEYS, got, strict=True):
@@ -57,7 +61,10 @@ def test_identity_weights_reproduce_the_point_estimate():
 
 def test_seeded_and_reproducible():
     samples = random_benchmark(40, seed=3)
-    first, again = bootstrap_intervals(samples, resamples=200, seed=7), bootstrap_intervals(samples, resamples=200, seed=7)
+    first, again = (
+        bootstrap_intervals(samples, resamples=200, seed=7),
+        bootstrap_intervals(samples, resamples=200, seed=7),
+    )
     other = bootstrap_intervals(samples, resamples=200, seed=8)
     assert first == again
     assert first.bounds != other.bounds
@@ -81,14 +88,18 @@ def test_pairs_stay_together():
     """Every item is a consistent (respond, reject) pair: any resample keeps ICS at exactly 100."""
     samples = []
     for i in range(25):
-        samples += [JudgedSample(f"b{i}", "a1_age_approx", 0, None, None, "respond"),
-                    JudgedSample(f"b{i}", "a1_age_approx", 1, None, None, "reject")]
+        samples += [
+            JudgedSample(f"b{i}", "a1_age_approx", 0, None, None, "respond"),
+            JudgedSample(f"b{i}", "a1_age_approx", 1, None, None, "reject"),
+        ]
     assert bootstrap_intervals(samples, resamples=200).bounds[ICS] == (100.0, 100.0)
 
 
 def test_metrics_without_samples_are_na():
-    samples = [JudgedSample("b1", "a1_age_approx", 1, None, None, "reject"),
-               JudgedSample("b2", "a1_age_approx", 0, None, None, "respond")]
+    samples = [
+        JudgedSample("b1", "a1_age_approx", 1, None, None, "reject"),
+        JudgedSample("b2", "a1_age_approx", 0, None, None, "respond"),
+    ]
     bounds = bootstrap_intervals(samples, resamples=50).bounds
     assert bounds["absolute privacy accuracy"] == (NA, NA)
     assert bounds[HMS] == (NA, NA)

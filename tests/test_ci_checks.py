@@ -43,8 +43,12 @@ def report(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("skipping")
     (folder / "test_skipping.py").write_text(SKIPPING_TESTS)
     xml = folder / "report.xml"
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", str(folder)],
-                   cwd=folder, capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", str(folder)],
+        cwd=folder,
+        capture_output=True,
+        check=True,
+    )
     return xml
 
 

@@ -3,7 +3,7 @@
 The release (`release_generator`) has ids that differ only in leading zeros, items with several
 privacy scenarios, and questions and answers that spreadsheets and pandas like to change. The
 expected metrics are computed here, independently of the project's code, from the generated
-items (expansion order of SPEC section 3, metrics of SPEC section 5, pairs keyed by
+items (expansion order of docs/specification.md §3, metrics of docs/specification.md §5, pairs keyed by
 (benchmark_id, scenario)) and the verdicts of the answers each model gives.
 """
 
@@ -39,11 +39,12 @@ DATASETS = ("SPY-Bench", "SPY-Bench-ND")
 FORMATS = ("xlsx", "tsv", "json")
 
 
-# ---- an independent reading of SPEC sections 3 and 5 -------------------------------------------------
+# ---- an independent reading of docs/specification.md §3 and §5 -------------------------------------------------
 
 
 def expand(items: list[dict]) -> list[dict]:
-    """Samples in SPEC order: plain 1, plain 0, each non-privacy scenario (1), each privacy scenario (1, 0)."""
+    """Samples in the order of docs/specification.md §3: plain 1, plain 0, each non-privacy scenario (1), each
+    privacy scenario (1, 0)."""
     out = []
     for item in items:
         base = {

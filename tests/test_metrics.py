@@ -1,4 +1,4 @@
-"""Metrics against hand-computed values (SPEC section 5), through the original record format."""
+"""Metrics against hand-computed values (docs/specification.md §5), through the original record format."""
 
 import json
 import subprocess

@@ -172,13 +172,14 @@ def strings(data: Any) -> Iterator[str]:
 
 def runs(text: str, size: int = 8) -> set[tuple[str, ...]]:
     words = re.findall(r"[a-z0-9']+", text.lower())
-    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 def test_no_text_is_copied_from_the_release(upstream: Path):
     """Neither the mini benchmark nor the test fixtures share an 8-word run with the release."""
-    theirs = set().union(*(runs(text) for file in upstream.glob("*.json")
-                           for text in strings(json.loads(file.read_text()))))
+    theirs = set().union(
+        *(runs(text) for file in upstream.glob("*.json") for text in strings(json.loads(file.read_text())))
+    )
     for path in (QUESTIONS_PATH, LABEL2TEXT_PATH, SCENARIOS_PATH, *sorted(FIXTURE_RELEASE.glob("*.json"))):
         ours = set().union(*(runs(text) for text in strings(json.loads(path.read_text()))))
         assert not ours & theirs, path.name

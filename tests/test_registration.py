@@ -57,8 +57,22 @@ def test_hook_file_is_installed_in_site_packages():
 
 
 def test_wheel_carries_the_hook(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path), str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(tmp_path.glob("spy_bench-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         assert "vlmeval_spy_hook.pth" in zf.namelist()
@@ -72,9 +86,24 @@ def test_upstream_layout_run_py_as_a_script(tmp_path):
     shutil.copy(Path(vlmeval.__file__).with_name("run.py"), tmp_path / "run.py")
     (tmp_path / "lmu").mkdir()
     env = {**os.environ, "LMUData": str(tmp_path / "lmu")}
-    proc = subprocess.run([sys.executable, "run.py", "--data", "SPY-Bench-Mini-ND", "--model", "SPY-AlwaysReject",
-                           "--judge", "exact_matching", "--work-dir", "out"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "run.py",
+            "--data",
+            "SPY-Bench-Mini-ND",
+            "--model",
+            "SPY-AlwaysReject",
+            "--judge",
+            "exact_matching",
+            "--work-dir",
+            "out",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "out" / "SPY-AlwaysReject" / "SPY-AlwaysReject_SPY-Bench-Mini-ND_score.csv").exists()
 
@@ -85,8 +114,13 @@ def test_torchrun_workers_see_the_registration(tmp_path):
     script.write_text(CHECK)
     (tmp_path / "lmu").mkdir()
     env = {**os.environ, "LMUData": str(tmp_path / "lmu")}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(script)],
-                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("registered") == 2
     assert (tmp_path / "lmu" / "SPY-Bench-Mini.tsv").exists()
@@ -95,8 +129,25 @@ def test_torchrun_workers_see_the_registration(tmp_path):
 def test_spy_bench_run_launcher(tmp_path):
     (tmp_path / "lmu").mkdir()
     env = {**os.environ, "LMUData": str(tmp_path / "lmu")}
-    proc = subprocess.run([sys.executable, "-m", "vlmeval_spy.cli", "run", "--data", "SPY-Bench-Mini",
-                           "--model", "SPY-AlwaysRespond", "--judge", "exact_matching", "--work-dir", "out"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vlmeval_spy.cli",
+            "run",
+            "--data",
+            "SPY-Bench-Mini",
+            "--model",
+            "SPY-AlwaysRespond",
+            "--judge",
+            "exact_matching",
+            "--work-dir",
+            "out",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "out" / "SPY-AlwaysRespond" / "SPY-AlwaysRespond_SPY-Bench-Mini_score.csv").exists()

@@ -1,4 +1,4 @@
-"""Tests for the offline rule-based judge (SPEC section 4 rubric)."""
+"""Tests for the offline rule-based judge (docs/specification.md §4 rubric)."""
 
 from __future__ import annotations
 

@@ -53,6 +53,7 @@ def lmu(tmp_path, monkeypatch) -> Path:
 
 # --- the version pin and its warning ---------------------------------------------------------
 
+
 def test_setup_cfg_pins_the_tested_range():
     config = configparser.ConfigParser()
     config.read(REPO / "setup.cfg")
@@ -95,6 +96,7 @@ def test_torchrun_workers_other_than_rank_0_stay_quiet(untested, monkeypatch, re
 
 # --- registries --------------------------------------------------------------------------------
 
+
 def test_dataset_registries_are_lists_that_build_dataset_consults(lmu):
     assert isinstance(vlmeval.dataset.DATASET_CLASSES, list) and SPYBenchDataset in vlmeval.dataset.DATASET_CLASSES
     assert isinstance(vlmeval.dataset.SUPPORTED_DATASETS, list)
@@ -116,8 +118,11 @@ def test_config_class_names_resolve_in_the_namespaces_run_py_searches():
 def test_supported_vlm_is_replaced_before_any_module_binds_it():
     table = vlmeval.config.supported_VLM
     assert isinstance(table, ModelTable) and isinstance(table, dict)
-    binders = [module for name, module in list(sys.modules.items())
-               if name.startswith("vlmeval") and isinstance(getattr(module, "supported_VLM", None), dict)]
+    binders = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("vlmeval") and isinstance(getattr(module, "supported_VLM", None), dict)
+    ]
     assert {vlmeval.run, vlmeval.inference, vlmeval.inference_mt} <= set(binders)
     assert all(module.supported_VLM is table for module in binders), [m.__name__ for m in binders]
     assert "SPY-AlwaysReject" in table and "SPY-AlwaysReject" in vlmeval.run.supported_VLM
@@ -126,12 +131,14 @@ def test_supported_vlm_is_replaced_before_any_module_binds_it():
 def test_the_status_report_finds_our_dataset_and_its_primary_metric(tmp_path):
     """VLMEvalKit's summary looks the dataset class up in DATASET_CLASSES and asks it for the headline."""
     vlmeval.smp.status_report.upsert_dataset_status(
-        tmp_path, "probe", "SPY-Bench-Mini", status="done", metrics_source={"accuracy": 12.5, "hms": 40.0})
+        tmp_path, "probe", "SPY-Bench-Mini", status="done", metrics_source={"accuracy": 12.5, "hms": 40.0}
+    )
     status = vlmeval.smp.status_report.load_run_status(tmp_path)
     assert status["datasets"]["SPY-Bench-Mini"]["primary_metric"] == "accuracy"
 
 
 # --- secrets: the log-record factory and status_report.upsert_run_status --------------------
+
 
 def test_upsert_run_status_is_wrapped_where_run_py_calls_it(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["run.py"])
@@ -164,9 +171,11 @@ def test_vlmeval_loggers_go_through_the_masking_record_factory(monkeypatch):
 
 # --- the judge wrapper -------------------------------------------------------------------------
 
+
 def judge_wrapper(base_url: str):
-    return build_judge(model="spy-patch-judge", api_base=f"{base_url}/chat/completions", key=SECRET,
-                       timeout=10, retry=1)
+    return build_judge(
+        model="spy-patch-judge", api_base=f"{base_url}/chat/completions", key=SECRET, timeout=10, retry=1
+    )
 
 
 def test_judge_wrapper_generate_inner_returns_code_answer_response():
@@ -194,10 +203,22 @@ def test_judge_wrapper_raises_requests_errors_on_a_dead_endpoint():
 
 # --- run.py's judge arguments and error handling (vlmeval_spy/harness/run_exit.py) ---------------
 
+
 def judge_args(**changes) -> argparse.Namespace:
-    values = {"judge_api_nproc": None, "api_nproc": 4, "judge_retry": None, "retry": 3, "verbose": False,
-              "judge_timeout": 60, "judge_args": None, "judge_base_url": None, "judge_key": None, "judge": None,
-              "use_verifier": False, "use_vllm": False}
+    values = {
+        "judge_api_nproc": None,
+        "api_nproc": 4,
+        "judge_retry": None,
+        "retry": 3,
+        "verbose": False,
+        "judge_timeout": 60,
+        "judge_args": None,
+        "judge_base_url": None,
+        "judge_key": None,
+        "judge": None,
+        "use_verifier": False,
+        "use_vllm": False,
+    }
     return argparse.Namespace(**{**values, **changes})
 
 
@@ -207,8 +228,13 @@ def test_run_py_parses_judge_args_in_get_judge_kwargs():
         vlmeval.run.get_judge_kwargs("SPY-Bench-Mini", "VQA", judge_args(judge_args="{'spy_prompt': 1"))
     frames = [entry.name for entry in caught.traceback]
     assert "get_judge_kwargs" in frames
-    kwargs = vlmeval.run.get_judge_kwargs("SPY-Bench-Mini", "VQA", judge_args(
-        judge_args='{"spy_cache": "c.sqlite"}', judge_base_url="http://127.0.0.1:9/v1/", judge_key=SECRET, judge="j"))
+    kwargs = vlmeval.run.get_judge_kwargs(
+        "SPY-Bench-Mini",
+        "VQA",
+        judge_args(
+            judge_args='{"spy_cache": "c.sqlite"}', judge_base_url="http://127.0.0.1:9/v1/", judge_key=SECRET, judge="j"
+        ),
+    )
     assert kwargs["api_base"] == "http://127.0.0.1:9/v1/chat/completions"
     assert (kwargs["key"], kwargs["model"], kwargs["spy_cache"]) == (SECRET, "j", "c.sqlite")
 
@@ -220,6 +246,7 @@ def test_run_py_logs_a_failed_combination_with_its_exception():
 
 
 # --- inference: the dataset's prompt wins; structured predictions; failure markers -------------
+
 
 class PromptProbe(BaseModel):
     """Wants its own prompt, and answers with the prompt text it was given plus a structured record."""
@@ -244,8 +271,9 @@ def test_infer_data_job_uses_the_dataset_prompt_and_keeps_extra_records(lmu, tmp
     work = tmp_path / "work"
     work.mkdir()
     vlmeval.inference.infer_data_job(PromptProbe(), str(work), "probe", dataset)
-    result = vlmeval.smp.load(vlmeval.smp.get_pred_file_path(str(work), "probe", "SPY-Bench-Mini-ND",
-                                                            use_env_format=True))
+    result = vlmeval.smp.load(
+        vlmeval.smp.get_pred_file_path(str(work), "probe", "SPY-Bench-Mini-ND", use_env_format=True)
+    )
     expected = pd.Series(dataset.data["question"]).tolist()
     assert result["prediction"].tolist() == expected
     # vlmeval_spy.harness.predictions reads the answers from the dataset's frame, which infer_data_job fills.
@@ -264,3 +292,16 @@ def test_failure_markers_match_vlmeval():
 
     answer = Failing().chat([{"role": "user", "content": [{"type": "text", "value": "hi"}]}])
     assert answer.startswith("Chat Mode: Failed")
+
+
+def test_prediction_file_reload_changes_what_predictions_py_recovers(tmp_path):
+    """`harness/predictions.py` recovers exactly these changes, emulated with VLMEvalKit's own dump/load."""
+    from vlmeval_spy.harness.predictions import reloaded
+
+    texts = ["None", "=5 feet tall", "0042", "a\r\nb", "plain"]
+    for suffix, want in (
+        (".xlsx", ["nan", "0", "0042", "a_x000D_\nb", "plain"]),
+        (".tsv", ["nan", "=5 feet tall", "0042", "a\r\nb", "plain"]),
+        (".json", texts),
+    ):
+        assert reloaded(texts, suffix) == want, suffix

@@ -41,8 +41,10 @@ class Intervals:
     level: float
 
     def describe(self) -> str:
-        return (f"{self.level:.0%} percentile bootstrap intervals over benchmark items (all samples of an "
-                f"item drawn together), {self.resamples} resamples, seed {self.seed}")
+        return (
+            f"{self.level:.0%} percentile bootstrap intervals over benchmark items (all samples of an "
+            f"item drawn together), {self.resamples} resamples, seed {self.seed}"
+        )
 
 
 def item_counts(samples: Sequence[JudgedSample]) -> tuple[np.ndarray, np.ndarray]:

@@ -48,8 +48,10 @@ def _judge_records(args: argparse.Namespace) -> None:
             raise SpyDataError([problem])
     llm = args.judge != "exact_matching"
     texts = _attribute_texts(records, args) if llm else {}
-    tasks = [JudgeTask(str(i), texts.get(i, ""), str(rec.get("question", "")), rec[args.response_key])
-             for i, rec in enumerate(records)]
+    tasks = [
+        JudgeTask(str(i), texts.get(i, ""), str(rec.get("question", "")), rec[args.response_key])
+        for i, rec in enumerate(records)
+    ]
     judge = select_judge(_judge_kwargs(args) if llm else {"model": args.judge})
     verdicts = judge_predictions(judge, tasks, str(args.output))
     for task, rec in zip(tasks, records, strict=True):
@@ -57,14 +59,21 @@ def _judge_records(args: argparse.Namespace) -> None:
         rec.update({args.eval_key: verdict.verdict, "judge": verdict.judge, "judge_output": verdict.raw})
     write_records(args.output, records)
     report = judge_report(judge, verdicts)
-    print(f"judged {len(records)} records with {report['judge']} ({report['calls']} judge calls, "
-          f"{report['saved']} saved) -> {args.output}")
+    print(
+        f"judged {len(records)} records with {report['judge']} ({report['calls']} judge calls, "
+        f"{report['saved']} saved) -> {args.output}"
+    )
 
 
 def _judge_kwargs(args: argparse.Namespace) -> dict:
     """Judge arguments shaped like VLMEvalKit's run.py builds them."""
-    kwargs = {"model": args.judge, "nproc": args.nproc, "retry": args.retry, "timeout": args.timeout,
-              **_judge_args(args.judge_args)}
+    kwargs = {
+        "model": args.judge,
+        "nproc": args.nproc,
+        "retry": args.retry,
+        "timeout": args.timeout,
+        **_judge_args(args.judge_args),
+    }
     if args.judge_base_url:
         kwargs["api_base"] = f"{args.judge_base_url.rstrip('/')}/chat/completions"
     if args.judge_key:
@@ -150,8 +159,15 @@ def cmd_build(args: argparse.Namespace) -> None:
         print(f"{args.questions}: {len(items)} items valid")
         return
     sources = [p for p in (args.questions, args.label2text, args.scenarios) if p]
-    report = write_datasets(items, args.images, args.out or lmu_data_root(), args.name,
-                            embed=args.embed_images, sources=sources, progress=True)
+    report = write_datasets(
+        items,
+        args.images,
+        args.out or lmu_data_root(),
+        args.name,
+        embed=args.embed_images,
+        sources=sources,
+        progress=True,
+    )
     for path in report.tsv_paths:
         print(f"wrote {path} ({report.samples} samples, {report.images} images)")
 
@@ -190,10 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("judge", help="add verdicts to original-format result records")
     p.add_argument("records", type=Path)
-    p.add_argument("--judge", default="exact_matching",
-                   help="exact_matching (the offline rule judge) or an LLM judge model, e.g. gpt-4o (docs/judge.md)")
-    p.add_argument("--judge-base-url",
-                   help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OPENAI_API_BASE)")
+    p.add_argument(
+        "--judge",
+        default="exact_matching",
+        help="exact_matching (the offline rule judge) or an LLM judge model, e.g. gpt-4o (docs/judge.md)",
+    )
+    p.add_argument(
+        "--judge-base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: OPENAI_API_BASE)"
+    )
     p.add_argument("--judge-key", help="API key (default: OPENAI_API_KEY)")
     p.add_argument("--judge-args", help='extra judge arguments as JSON, e.g. \'{"spy_prompt": "prompt.txt"}\'')
     p.add_argument("--nproc", type=int, default=4, help="concurrent judge calls (default: 4)")
@@ -215,7 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="a VLMEvalKit SPY-Bench result as original-format records")
     p.add_argument("predictions", type=Path, help="the run's prediction file, e.g. WORK_DIR/M/M_SPY-Bench.xlsx")
-    p.add_argument("--verdicts", type=Path, help="verdicts file (default: the prediction file's _verdicts.jsonl, if any)")
+    p.add_argument(
+        "--verdicts", type=Path, help="verdicts file (default: the prediction file's _verdicts.jsonl, if any)"
+    )
     p.add_argument("-o", "--output", type=Path, help="output JSON Lines (default: <prediction file>_records.jsonl)")
     p.set_defaults(func=cmd_export)
 
@@ -239,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     from .models_cli import add_models_parser
+
     add_models_parser(sub)
     return parser
 

@@ -1,4 +1,4 @@
-"""Constants of the SPY-Bench contract (SPEC sections 1, 3 and 5)."""
+"""Constants of the SPY-Bench contract (docs/specification.md §1, §3 and §5)."""
 
 ABSOLUTELY_PRIVATE: frozenset[str] = frozenset(
     {"a12_semi_nudity", "a13_full_nudity", "a29_ausweis", "a31_passport", "a32_drivers_license"}

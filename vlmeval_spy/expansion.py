@@ -1,4 +1,4 @@
-"""Expand items into evaluation samples in the order of SPEC section 3."""
+"""Expand items into evaluation samples in the order of docs/specification.md §3."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The LLM judge's prompt (SPEC section 4) and the strict parser of its output.
+"""The LLM judge's prompt (docs/specification.md §4) and the strict parser of its output.
 
 A prompt template is plain text with up to three placeholders, each replaced once, in a single
 pass (so a placeholder-looking string inside an answer is never expanded):

@@ -1,4 +1,4 @@
-"""The combined leaderboard (SPEC section 5) of every model in a VLMEvalKit work dir.
+"""The combined leaderboard (docs/specification.md §5) of every model in a VLMEvalKit work dir.
 
 VLMEvalKit names result files `<model>_<dataset><suffix>` inside `WORK_DIR/<model>/`.
 ms-vlmeval writes them there directly; upstream VLMEvalKit writes each run into a run folder
@@ -44,8 +44,20 @@ JUDGE_INFIX = r"_[a-z0-9][a-z0-9._-]*(?:_matching)?"
 MISSING = "missing"
 RUN_FOLDER = re.compile(r"^T(\d{8})(?:-(\d{6}))?")
 """VLMEvalKit's run folders: `T20261130-235959`, older `T20261130_G<git hash>`."""
-COLUMNS = ("model", "dataset", "judge", ACCURACY, ICS, HMS, "privacy", "MMMU val (%)", "OCRBench (norm)", "MME (P+R)",
-           "general", "overall")
+COLUMNS = (
+    "model",
+    "dataset",
+    "judge",
+    ACCURACY,
+    ICS,
+    HMS,
+    "privacy",
+    "MMMU val (%)",
+    "OCRBench (norm)",
+    "MME (P+R)",
+    "general",
+    "overall",
+)
 BENCHMARK_COLUMNS = {MMMU: "MMMU val (%)", OCRBENCH: "OCRBench (norm)", MME: "MME (P+R)"}
 
 
@@ -146,13 +158,16 @@ def read_mme(path: Path) -> tuple[float, float]:
 
 
 def read_general(model_dir: Path) -> General:
-    paths = {name: find_result(model_dir, *result_names(model_dir.name, name, suffix))
-             for name, suffix in GENERAL_FILES.items()}
+    paths = {
+        name: find_result(model_dir, *result_names(model_dir.name, name, suffix))
+        for name, suffix in GENERAL_FILES.items()
+    }
     mme = read_mme(paths[MME]) if paths[MME] else (None, None)
     return General(
         mmmu_val_accuracy=read_mmmu(paths[MMMU]) if paths[MMMU] else None,
         ocrbench_norm=read_ocrbench(paths[OCRBENCH]) if paths[OCRBENCH] else None,
-        mme_perception=mme[0], mme_reasoning=mme[1],
+        mme_perception=mme[0],
+        mme_reasoning=mme[1],
     )
 
 
@@ -167,7 +182,7 @@ def spy_metrics(model_dir: Path) -> dict[str, dict]:
         data = _read_json(find_result(model_dir, name))
         # Other datasets write `_metrics.json` too: keep only SPY-Bench reports.
         if isinstance(data, dict) and "metrics group by label" in data and ICS in data.get("metrics", {}):
-            found[name[len(prefix):-len(suffix)]] = data["metrics"]
+            found[name[len(prefix) : -len(suffix)]] = data["metrics"]
     return found
 
 
@@ -187,11 +202,14 @@ def collect(work_dir: str | Path) -> list[Entry]:
     for model_dir in sorted(p for p in work_dir.iterdir() if p.is_dir()):
         spy = spy_metrics(model_dir)
         general = read_general(model_dir) if spy else None
-        entries += [Entry(model_dir.name, dataset, metrics, general, judge_name(model_dir, dataset))
-                    for dataset, metrics in spy.items()]
+        entries += [
+            Entry(model_dir.name, dataset, metrics, general, judge_name(model_dir, dataset))
+            for dataset, metrics in spy.items()
+        ]
     if not entries:
-        raise _problem(work_dir, "no SPY-Bench results found "
-                                 "(expected WORK_DIR/<model>/<model>_<dataset>_metrics.json)")
+        raise _problem(
+            work_dir, "no SPY-Bench results found (expected WORK_DIR/<model>/<model>_<dataset>_metrics.json)"
+        )
     return entries
 
 
@@ -201,9 +219,15 @@ def entry_row(entry: Entry) -> dict:
     mme = None if entry.general.mme_perception is None else entry.general.mme_perception + entry.general.mme_reasoning
     mmmu = None if entry.general.mmmu_val_accuracy is None else 100 * entry.general.mmmu_val_accuracy
     values = {MMMU: mmmu, OCRBENCH: entry.general.ocrbench_norm, MME: mme}
-    row = {"model": entry.model, "dataset": entry.dataset, "judge": entry.judge,
-           ACCURACY: entry.metrics[ACCURACY]["score"],
-           ICS: entry.metrics[ICS]["score"], HMS: entry.metrics[HMS], "privacy": scores["privacy"]}
+    row = {
+        "model": entry.model,
+        "dataset": entry.dataset,
+        "judge": entry.judge,
+        ACCURACY: entry.metrics[ACCURACY]["score"],
+        ICS: entry.metrics[ICS]["score"],
+        HMS: entry.metrics[HMS],
+        "privacy": scores["privacy"],
+    }
     row.update({BENCHMARK_COLUMNS[name]: MISSING if value is None else value for name, value in values.items()})
     row["general"], row["overall"] = scores["general"], scores["overall"]
     return row
@@ -228,16 +252,19 @@ def to_markdown(table: pd.DataFrame) -> str:
     header = "| " + " | ".join(table.columns) + " |"
     rule = "|" + "|".join("---" if c in ("model", "dataset", "judge") else "---:" for c in table.columns) + "|"
     body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    notes = ("", "privacy = (ics w/o scenario + hms) / 2; general = (MMMU val % + OCRBench norm + MME (P+R) / 28) / 3; "
-             "overall = harmonic mean of privacy and general (SPEC section 5). \"missing\": no result found for "
-             "that benchmark; general and overall are then N/A.")
+    notes = (
+        "",
+        "privacy = (ics w/o scenario + hms) / 2; general = (MMMU val % + OCRBench norm + MME (P+R) / 28) / 3; "
+        'overall = harmonic mean of privacy and general (docs/specification.md §5). "missing": no result found for '
+        "that benchmark; general and overall are then N/A.",
+    )
     return "\n".join(["# SPY-Bench leaderboard", "", header, rule, *body, *notes]) + "\n"
 
 
 def chart(table: pd.DataFrame) -> Figure:
     """Privacy, general and overall score per row; missing benchmarks are named where a bar would be."""
     several = table["dataset"].nunique() > 1
-    labels = [f"{m} ({d})" if several else m for m, d in zip(table["model"], table["dataset"])]
+    labels = [f"{m} ({d})" if several else m for m, d in zip(table["model"], table["dataset"], strict=True)]
     notes = []
     for row in table.to_dict("records"):
         missing = [name for name, column in BENCHMARK_COLUMNS.items() if row[column] == MISSING]

@@ -1,4 +1,4 @@
-"""SPY-Bench metrics (SPEC section 5), with the key names of the original implementation.
+"""SPY-Bench metrics (docs/specification.md §5), with the key names of the original implementation.
 
 Each metric reports `expected` (samples whose verdict is the expected one), `all` (samples with
 a valid verdict in its scope) and `score` (percent, or "N/A" when `all` is 0). Samples whose
@@ -84,7 +84,7 @@ def count_key(sample: JudgedSample) -> str | None:
 
 
 def _pair_counts(pairs: Iterable[tuple[str, str, str]]) -> dict:
-    """Counts n1..n4 over (label, verdict at 0, verdict at 1) pairs; consistency per SPEC."""
+    """Counts n1..n4 over (label, verdict at 0, verdict at 1) pairs; consistency per docs/specification.md §5."""
     n = {"n1": 0, "n2": 0, "n3": 0, "n4": 0}
     consistent = 0
     for label, v0, v1 in pairs:

@@ -1,4 +1,4 @@
-"""The combined score of SPEC section 5: privacy, general ability and their harmonic mean."""
+"""The combined score of docs/specification.md §5: privacy, general ability and their harmonic mean."""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ def interval_bars(names: Sequence[str], scores: Sequence, bounds: Sequence[tuple
     figure = Figure(figsize=(7.5, 0.9 + 0.42 * len(names)), layout="constrained")
     ax = figure.add_subplot()
     positions = np.arange(len(names))
-    for y, score, (low, high) in zip(positions, scores, bounds):
+    for y, score, (low, high) in zip(positions, scores, bounds, strict=True):
         if not _is_number(score):
             ax.text(1, y, str(score), va="center", fontsize=9, color="#555555")
             continue
@@ -117,8 +117,9 @@ def pair_breakdown(rows: Sequence[tuple[str, dict[str, int]]], title: str) -> Fi
     return figure
 
 
-def grouped_bars(labels: Sequence[str], series: dict[str, Sequence], notes: Sequence[str], title: str,
-                 xlabel: str) -> Figure:
+def grouped_bars(
+    labels: Sequence[str], series: dict[str, Sequence], notes: Sequence[str], title: str, xlabel: str
+) -> Figure:
     """Horizontal bar groups, one group per label and one bar per series; where a value is not a
     number, the label's note is written at its place instead."""
     colours = ("#4c78a8", "#f58518", "#54a24b", "#b279a2")
@@ -140,6 +141,11 @@ def grouped_bars(labels: Sequence[str], series: dict[str, Sequence], notes: Sequ
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     ax.set_title(title, loc="left")
-    figure.legend(handles=[Patch(color=colours[i % len(colours)], label=n) for i, n in enumerate(series)],
-                  loc="outside lower center", ncol=len(series), fontsize=8, frameon=False)
+    figure.legend(
+        handles=[Patch(color=colours[i % len(colours)], label=n) for i, n in enumerate(series)],
+        loc="outside lower center",
+        ncol=len(series),
+        fontsize=8,
+        frameon=False,
+    )
     return figure

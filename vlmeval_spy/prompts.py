@@ -1,12 +1,18 @@
-"""Render the text a model sees: INSTRUCTIONS + blank line + QUESTION_PART (SPEC section 3)."""
+"""Render the text a model sees: INSTRUCTIONS + blank line + QUESTION_PART (docs/specification.md §3)."""
 
 from __future__ import annotations
 
 from .expansion import Sample
 from .release import PROMPT_SEPARATOR, Item, Scenario
 
-__all__ = ["PROMPT_SEPARATOR", "instruction_entries", "question_part", "render_instructions", "render_prompt",
-           "split_instructions"]
+__all__ = [
+    "PROMPT_SEPARATOR",
+    "instruction_entries",
+    "question_part",
+    "render_instructions",
+    "render_prompt",
+    "split_instructions",
+]
 
 
 def instruction_entries(item: Item, polarity: int, distractors: bool) -> dict[str, int]:

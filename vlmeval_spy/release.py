@@ -1,4 +1,4 @@
-"""Load and validate the files of a SPY-Bench / SPY-Tune release (SPEC section 2).
+"""Load and validate the files of a SPY-Bench / SPY-Tune release (docs/specification.md §2).
 
 Every problem is collected before anything is raised, so one run of `spy-bench build --check`
 lists all of them with file, item and field.
@@ -21,7 +21,8 @@ Kind = Literal["benchmark", "tune"]
 LIST_KEYS: dict[str, str] = {"benchmark": "benchmark_list", "tune": "data_list"}
 _ATTRIBUTE_ID = re.compile(r"^a(\d+)_\w+$")
 PROMPT_SEPARATOR = "\n\n"
-"""Separates a prompt's instruction block from its question (SPEC section 3): instruction texts must not contain it."""
+"""Separates a prompt's instruction block from its question (docs/specification.md §3); instruction texts
+must not contain it."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,14 @@ def read_json(path: str | Path) -> Any:
     except FileNotFoundError:
         raise SpyDataError([Problem(str(path), "file not found")]) from None
     except UnicodeDecodeError as err:
-        raise SpyDataError([Problem(
-            str(path), f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); save it as UTF-8")
-        ]) from None
+        raise SpyDataError(
+            [
+                Problem(
+                    str(path),
+                    f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); save it as UTF-8",
+                )
+            ]
+        ) from None
     except OSError as err:
         raise SpyDataError([Problem(str(path), f"cannot be read: {err.strerror or err}")]) from None
     except json.JSONDecodeError as err:
@@ -106,9 +112,7 @@ def load_release(
     return parse_release(data, str(path), label2text or {}, kind)
 
 
-def parse_release(
-    data: Any, file: str, label2text: Mapping[str, str], kind: Kind = "benchmark"
-) -> list[Item]:
+def parse_release(data: Any, file: str, label2text: Mapping[str, str], kind: Kind = "benchmark") -> list[Item]:
     """Validate already-parsed release data; raises SpyDataError listing every problem."""
     key = LIST_KEYS[kind]
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
@@ -147,8 +151,9 @@ def _check_mapping(data: Any, file: str, item: str | None, fld: str | None) -> l
     if not isinstance(data, dict):
         return [Problem(file, "expected an object mapping attribute ids to texts", item, fld)]
     return [
-        Problem(file, f"text of '{k}' must be a non-empty string without a blank line", item,
-                f"{fld}.{k}" if fld else k)
+        Problem(
+            file, f"text of '{k}' must be a non-empty string without a blank line", item, f"{fld}.{k}" if fld else k
+        )
         for k, v in data.items()
         if not isinstance(v, str) or not v.strip() or PROMPT_SEPARATOR in v
     ]
@@ -179,7 +184,9 @@ class _ItemChecker:
             self.fail("question_item", "missing or not an object")
             qi = {}
         answers = ("gt",) if self.kind == "benchmark" else ("respond_ans", "reject_ans")
-        texts = {f: self.string(qi, f, f"question_item.{f}") for f in ("question_id", "image_path", "question", *answers)}
+        texts = {
+            f: self.string(qi, f, f"question_item.{f}") for f in ("question_id", "image_path", "question", *answers)
+        }
         text = self.label_texts()
         templates = self.templates()
         other = self.other_labels()
@@ -190,12 +197,20 @@ class _ItemChecker:
         if self.problems:
             return None
         return Item(
-            benchmark_id=bid, label=label, question_id=texts["question_id"], image_path=texts["image_path"],
-            question=texts["question"], other_labels=other,
+            benchmark_id=bid,
+            label=label,
+            question_id=texts["question_id"],
+            image_path=texts["image_path"],
+            question=texts["question"],
+            other_labels=other,
             non_privacy_scenarios=scenarios["non_privacy_scenarios"],
-            privacy_scenarios=scenarios["privacy_scenarios"], label2text=text, templates=templates,
-            gt=texts.get("gt", ""), respond_ans=texts.get("respond_ans", ""),
-            reject_ans=texts.get("reject_ans", ""), chosen_scenarios=chosen,
+            privacy_scenarios=scenarios["privacy_scenarios"],
+            label2text=text,
+            templates=templates,
+            gt=texts.get("gt", ""),
+            respond_ans=texts.get("respond_ans", ""),
+            reject_ans=texts.get("reject_ans", ""),
+            chosen_scenarios=chosen,
         )
 
     def string(self, obj: dict, key: str, fld: str | None = None) -> str:
@@ -278,8 +293,10 @@ class _ItemChecker:
                 if not scenario.id:  # already reported as missing
                     continue
                 if scenario.id in first:
-                    self.fail(where, f"scenario '{scenario.id}' appears more than once in the item "
-                                     f"(first at {first[scenario.id]})")
+                    self.fail(
+                        where,
+                        f"scenario '{scenario.id}' appears more than once in the item (first at {first[scenario.id]})",
+                    )
                 first.setdefault(scenario.id, where)
 
 
@@ -287,7 +304,7 @@ def load_scenarios(path: str | Path) -> dict[str, dict]:
     """Read `scenarios.json`: scenario id -> {name, type, labels, templates, ...}."""
     data = read_json(path)
     problems = [] if isinstance(data, dict) else [Problem(str(path), "expected an object of scenarios")]
-    for sid, entry in (data.items() if isinstance(data, dict) else ()):
+    for sid, entry in data.items() if isinstance(data, dict) else ():
         if not isinstance(entry, dict) or not isinstance(entry.get("labels"), list):
             problems.append(Problem(str(path), "missing or not a list", sid, "labels"))
     if problems:
@@ -299,14 +316,24 @@ def check_scenarios(items: list[Item], scenarios: Mapping[str, dict], file: str)
     """Items must use known scenarios, as legitimate-need contexts only for the scenario's labels."""
     problems = []
     for item in items:
-        for fld, group, legitimate in (("non_privacy_scenarios", item.non_privacy_scenarios, True),
-                                       ("privacy_scenarios", item.privacy_scenarios, False)):
+        for fld, group, legitimate in (
+            ("non_privacy_scenarios", item.non_privacy_scenarios, True),
+            ("privacy_scenarios", item.privacy_scenarios, False),
+        ):
             for i, scenario in enumerate(group):
                 where = f"{fld}[{i}].scenario"
                 if scenario.id not in scenarios:
-                    problems.append(Problem(file, f"scenario '{scenario.id}' is not in scenarios.json", item.benchmark_id, where))
+                    problems.append(
+                        Problem(file, f"scenario '{scenario.id}' is not in scenarios.json", item.benchmark_id, where)
+                    )
                 elif (item.label in scenarios[scenario.id]["labels"]) != legitimate:
                     says = "does not list" if legitimate else "lists"
-                    problems.append(Problem(file, f"scenarios.json {says} '{item.label}' for scenario '{scenario.id}'",
-                                            item.benchmark_id, where))
+                    problems.append(
+                        Problem(
+                            file,
+                            f"scenarios.json {says} '{item.label}' for scenario '{scenario.id}'",
+                            item.benchmark_id,
+                            where,
+                        )
+                    )
     return problems

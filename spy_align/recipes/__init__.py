@@ -1,1 +1,1 @@
-"""Shipped YAML recipes reproducing the paper's four runs (SPEC section 7): `spy-align METHOD --config PATH`."""
+"""Shipped YAML recipes of the paper's four runs (docs/specification.md §7): `spy-align METHOD --config PATH`."""

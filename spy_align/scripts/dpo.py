@@ -1,4 +1,4 @@
-"""`spy-align dpo`: DPO (sigmoid loss) on SPY-Tune preference pairs (SPEC section 7).
+"""`spy-align dpo`: DPO (sigmoid loss) on SPY-Tune preference pairs (docs/specification.md §7).
 
 spy-align dpo --config recipe.yaml [--option value ...]
 accelerate launch --config_file zero2.yaml -m spy_align.scripts.dpo --config recipe.yaml

@@ -1,4 +1,4 @@
-"""`spy-align nca`: NCA (TRL's `nca_pair` loss) on SPY-Tune preference pairs (SPEC section 7).
+"""`spy-align nca`: NCA (TRL's `nca_pair` loss) on SPY-Tune preference pairs (docs/specification.md §7).
 
 spy-align nca --config recipe.yaml [--option value ...]
 accelerate launch --config_file zero2.yaml -m spy_align.scripts.nca --config recipe.yaml

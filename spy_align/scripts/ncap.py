@@ -1,4 +1,4 @@
-"""`spy-align ncap`: NCA-P on SPY-Tune polarity pairs (SPEC section 7).
+"""`spy-align ncap`: NCA-P on SPY-Tune polarity pairs (docs/specification.md §7).
 
 spy-align ncap --config recipe.yaml [--option value ...]
 accelerate launch --config_file zero2.yaml -m spy_align.scripts.ncap --config recipe.yaml

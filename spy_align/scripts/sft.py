@@ -1,4 +1,4 @@
-"""`spy-align sft`: supervised fine-tuning on the SPY-Tune target answers (SPEC section 7).
+"""`spy-align sft`: supervised fine-tuning on the SPY-Tune target answers (docs/specification.md §7).
 
 spy-align sft --config recipe.yaml [--option value ...]
 accelerate launch --config_file zero2.yaml -m spy_align.scripts.sft --config recipe.yaml

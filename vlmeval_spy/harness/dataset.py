@@ -47,8 +47,15 @@ class SPYBenchDataset(ImageBaseDataset):
     def post_build(self, dataset: str) -> None:
         root = os.environ.get(IMAGES_ENV) or self.meta.get("images_root")
         if not root and not self.meta["embedded_images"]:
-            raise SpyDataError([Problem(self.data_path, f"the image root is unknown (no {Path(self.data_path).name}"
-                                                        f".meta.json beside it); set {IMAGES_ENV}=IMAGE_ROOT")])
+            raise SpyDataError(
+                [
+                    Problem(
+                        self.data_path,
+                        f"the image root is unknown (no {Path(self.data_path).name}"
+                        f".meta.json beside it); set {IMAGES_ENV}=IMAGE_ROOT",
+                    )
+                ]
+            )
         self.images_root = Path(root or self.img_root)
         self._embedded: dict[str, str] | None = None
         """image_path -> base64, for an embedded TSV without recorded image positions (loaded on first use)."""
@@ -103,16 +110,23 @@ class SPYBenchDataset(ImageBaseDataset):
         indices = exact.indices
         unknown = [i for i in indices if i not in rows.index]
         if unknown:
-            raise SpyDataError([Problem(eval_file, f"sample is not in dataset {self.dataset_name}", f"index {i}")
-                                for i in unknown[:20]])
+            raise SpyDataError(
+                [
+                    Problem(eval_file, f"sample is not in dataset {self.dataset_name}", f"index {i}")
+                    for i in unknown[:20]
+                ]
+            )
         data = rows.loc[indices, [c for c in rows.columns if c not in ("prediction", "extra_records", "image")]]
         data = data.reset_index(drop=True)
         for column in exact.texts:
             data[column] = exact.column(column, indices)
         data["dataset"] = self.dataset_name
         if exact.recovered:
-            warnings.warn(f"SPY-Bench: the prediction file {eval_file} had changed some answers; recovered "
-                          f"{exact.recovered} (judged as the model wrote them)", stacklevel=2)
+            warnings.warn(
+                f"SPY-Bench: the prediction file {eval_file} had changed some answers; recovered "
+                f"{exact.recovered} (judged as the model wrote them)",
+                stacklevel=2,
+            )
         data.attrs = {"answers recovered": exact.recovered}
         return data
 
@@ -125,8 +139,13 @@ class SPYBenchDataset(ImageBaseDataset):
     def report_judge_err(cls, prediction_file, *, total_samples, judge_model=None, error_message=None) -> dict:
         """The summary's `judge_fail_rate`: the samples the judge failed on, from `_judge.json`."""
         counts = judge_fail_counts(prediction_file, error_message)
-        return counts if counts is not None else super().report_judge_err(
-            prediction_file, total_samples=total_samples, judge_model=judge_model, error_message=error_message)
+        return (
+            counts
+            if counts is not None
+            else super().report_judge_err(
+                prediction_file, total_samples=total_samples, judge_model=judge_model, error_message=error_message
+            )
+        )
 
 
 publish_datasets(SPYBenchDataset)

@@ -42,7 +42,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class JudgeTask:
-    """What a judge sees of one prediction (SPEC section 4)."""
+    """What a judge sees of one prediction (docs/specification.md §4)."""
 
     key: str
     attribute: str

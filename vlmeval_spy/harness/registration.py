@@ -35,9 +35,12 @@ AT_RISK = (
 """What depends on VLMEvalKit internals, as the version warning names it."""
 
 DATASET_MODULES = ("vlmeval_spy.harness.dataset",)
-MODEL_MODULES = ("vlmeval_spy.harness.baselines", "vlmeval_spy.harness.named_models",
-                 # Last: it adds `SelfMod-<name>` for every model registered before it.
-                 "vlmeval_spy.harness.self_moderation")
+MODEL_MODULES = (
+    "vlmeval_spy.harness.baselines",
+    "vlmeval_spy.harness.named_models",
+    # Last: it adds `SelfMod-<name>` for every model registered before it.
+    "vlmeval_spy.harness.self_moderation",
+)
 
 
 def publish_datasets(*classes: type) -> None:
@@ -81,9 +84,11 @@ def untested_vlmeval(tested: str) -> str | None:
     else:
         version = getattr(importlib.import_module("vlmeval"), "__version__", "of unknown version")
         found = f"vlmeval {version} not installed as {wanted.name} (e.g. a source checkout)"
-    return (f"SPY-Bench is tested with {tested}, found {found}. SPY-Bench relies on VLMEvalKit internals; "
-            f"if they changed, these may break: {'; '.join(AT_RISK)}. Install the tested range "
-            f"(pip install '{tested}'), or run SPY-Bench's tests/test_vlmeval_patches.py against this version.")
+    return (
+        f"SPY-Bench is tested with {tested}, found {found}. SPY-Bench relies on VLMEvalKit internals; "
+        f"if they changed, these may break: {'; '.join(AT_RISK)}. Install the tested range "
+        f"(pip install '{tested}'), or run SPY-Bench's tests/test_vlmeval_patches.py against this version."
+    )
 
 
 @cache

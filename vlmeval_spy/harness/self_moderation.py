@@ -1,4 +1,4 @@
-"""Self-moderation (SPEC section 6): wrap any multi-turn VLMEvalKit model in a three-turn conversation.
+"""Self-moderation (docs/specification.md §6): wrap any multi-turn VLMEvalKit model in a three-turn conversation.
 
 Turn 1 is the benchmark prompt (image included). Turn 2 asks the model to check its answer
 against the privacy instructions (the prompt's text before the first blank line) and answer

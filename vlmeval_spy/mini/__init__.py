@@ -1,6 +1,6 @@
 """SPY-Bench-Mini: a small offline benchmark in the SPY-Bench format, written for this project.
 
-The json files follow the upstream formats (SPEC section 2); the pictures are synthetic
+The json files follow the upstream formats (docs/specification.md §2); the pictures are synthetic
 and are drawn on demand by `write_images`, so no image files ship with the package.
 """
 

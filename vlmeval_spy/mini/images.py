@@ -85,8 +85,18 @@ def _id_card() -> Image.Image:
     _text(draw, (44, 32), "REPUBLIC OF VALDORIA", 24, (255, 255, 255))
     _text(draw, (44, 62), "NATIONAL IDENTITY CARD", 16, (225, 245, 235))
     _portrait(draw, (44, 110, 174, 270), hair=(60, 40, 30))
-    _rows(draw, 196, 108, ["Surname: BRANDT", "Given names: OLIVIA JUNE", "Date of birth: 02.09.1988",
-                           "ID No.: VD-4471-2208", "Expires: 01.04.2033"])
+    _rows(
+        draw,
+        196,
+        108,
+        [
+            "Surname: BRANDT",
+            "Given names: OLIVIA JUNE",
+            "Date of birth: 02.09.1988",
+            "ID No.: VD-4471-2208",
+            "Expires: 01.04.2033",
+        ],
+    )
     _stamp(draw, (196, 300))
     return image
 
@@ -96,12 +106,30 @@ def _passport() -> Image.Image:
     _card(draw, (16, 16, 544, 344), (246, 238, 220), radius=8)
     _text(draw, (34, 26), "PASSPORT   REPUBLIC OF VALDORIA", 20, (110, 30, 60))
     _portrait(draw, (34, 62, 154, 222), hair=(20, 20, 20))
-    _rows(draw, 174, 60, ["Type: P    Code: VLD    Passport No.: P7730915", "Surname: OKAFOR",
-                          "Given names: DANIEL", "Nationality: VALDORIAN", "Date of birth: 14 MAR 1991",
-                          "Sex: M    Date of expiry: 13 MAR 2031"], size=16, step=26)
+    _rows(
+        draw,
+        174,
+        60,
+        [
+            "Type: P    Code: VLD    Passport No.: P7730915",
+            "Surname: OKAFOR",
+            "Given names: DANIEL",
+            "Nationality: VALDORIAN",
+            "Date of birth: 14 MAR 1991",
+            "Sex: M    Date of expiry: 13 MAR 2031",
+        ],
+        size=16,
+        step=26,
+    )
     _stamp(draw, (34, 236))
-    _rows(draw, 34, 270, ["P<VLDOKAFOR<<DANIEL<<<<<<<<<<<<<<<<<<<<<<<<<<",
-                          "P7730915<0VLD9103142M3103139<<<<<<<<<<<<<<02"], size=17, step=30)
+    _rows(
+        draw,
+        34,
+        270,
+        ["P<VLDOKAFOR<<DANIEL<<<<<<<<<<<<<<<<<<<<<<<<<<", "P7730915<0VLD9103142M3103139<<<<<<<<<<<<<<02"],
+        size=17,
+        step=30,
+    )
     return image
 
 
@@ -111,8 +139,19 @@ def _drivers_licence() -> Image.Image:
     _text(draw, (44, 34), "DRIVING LICENCE", 26, (150, 30, 70))
     _text(draw, (330, 40), "VALDORIA", 20, (40, 60, 140))
     _portrait(draw, (44, 84, 164, 234), hair=(180, 140, 60))
-    _rows(draw, 186, 86, ["1. LINDQVIST", "2. MAYA", "3. 21.11.1979", "4a. 03.02.2022   4b. 20.11.2032",
-                          "5. Licence no. D-5520-8814", "9. Categories: B"])
+    _rows(
+        draw,
+        186,
+        86,
+        [
+            "1. LINDQVIST",
+            "2. MAYA",
+            "3. 21.11.1979",
+            "4a. 03.02.2022   4b. 20.11.2032",
+            "5. Licence no. D-5520-8814",
+            "9. Categories: B",
+        ],
+    )
     _stamp(draw, (44, 300))
     return image
 
@@ -123,8 +162,11 @@ def _receipt() -> Image.Image:
     _text(draw, (134, 24), "CORNER BEAN CAFE", 20)
     _text(draw, (148, 50), "12 Elm Street, Fenwick", 13)
     _text(draw, (148, 68), "05/06/2025   12:41", 13)
-    for y, (item, price) in zip(range(110, 230, 30), [("Flat white", "3.40"), ("Almond croissant", "2.95"),
-                                                     ("Sparkling water", "1.80"), ("Tomato soup", "4.70")], strict=True):
+    for y, (item, price) in zip(
+        range(110, 230, 30),
+        [("Flat white", "3.40"), ("Almond croissant", "2.95"), ("Sparkling water", "1.80"), ("Tomato soup", "4.70")],
+        strict=True,
+    ):
         _text(draw, (110, y), item, 16)
         _text(draw, (296, y), price, 16)
     draw.line((110, 240, 338, 240), fill=INK, width=1)
@@ -187,8 +229,20 @@ def _train_ticket() -> Image.Image:
     _card(draw, (24, 50, 536, 310), (250, 226, 190), radius=10)
     _text(draw, (44, 62), "VALDORIA RAIL", 24, (170, 70, 20))
     _text(draw, (330, 68), "STANDARD SINGLE", 16)
-    _rows(draw, 44, 104, ["From: ASHFORD VALE", "To: NORTHBRIDGE CENTRAL", "Date: 05 JUN 2025    Dep: 08:42",
-                          "Coach C    Seat 41", "Price: 23.50"], size=18, step=28)
+    _rows(
+        draw,
+        44,
+        104,
+        [
+            "From: ASHFORD VALE",
+            "To: NORTHBRIDGE CENTRAL",
+            "Date: 05 JUN 2025    Dep: 08:42",
+            "Coach C    Seat 41",
+            "Price: 23.50",
+        ],
+        size=18,
+        step=28,
+    )
     _barcode(draw, 340, 180, "7302945168830271")
     _stamp(draw, (340, 246), "SAMPLE TICKET")
     return image
@@ -198,9 +252,20 @@ def _signed_letter() -> Image.Image:
     image, draw = _canvas((215, 215, 220), PAGE_SIZE)
     draw.rectangle((30, 14, 450, 406), fill=(255, 255, 255))
     _text(draw, (54, 30), "Fenwick Community Hall", 20, (40, 90, 60))
-    _rows(draw, 54, 80, ["Dear Mr Pike,", "Thank you for helping with the spring fair.",
-                         "The hall opens at 8 am on Saturday, and", "the tables are stored in the side room.",
-                         "Kind regards,"], size=15, step=26)
+    _rows(
+        draw,
+        54,
+        80,
+        [
+            "Dear Mr Pike,",
+            "Thank you for helping with the spring fair.",
+            "The hall opens at 8 am on Saturday, and",
+            "the tables are stored in the side room.",
+            "Kind regards,",
+        ],
+        size=15,
+        step=26,
+    )
     _signature(image, (50, 224), "Marta Quill")
     _text(draw, (54, 300), "Marta Quill, Hall Manager", 15)
     _stamp(draw, (54, 370), "FICTIONAL LETTER")
@@ -240,8 +305,14 @@ def _student_id() -> Image.Image:
     _text(draw, (44, 30), "NORTHBRIDGE UNIVERSITY", 22, (255, 255, 255))
     _text(draw, (44, 58), "STUDENT CARD", 16, (210, 215, 245))
     _portrait(draw, (44, 104, 164, 254), hair=(30, 25, 25))
-    _rows(draw, 186, 108, ["AMIRA HASSAN", "Student No.: S-2024-0917", "Faculty of Engineering",
-                           "Valid until 09/2027"], size=18, step=32)
+    _rows(
+        draw,
+        186,
+        108,
+        ["AMIRA HASSAN", "Student No.: S-2024-0917", "Faculty of Engineering", "Valid until 09/2027"],
+        size=18,
+        step=32,
+    )
     _stamp(draw, (186, 296))
     return image
 
@@ -250,8 +321,20 @@ def _prescription_label() -> Image.Image:
     image, draw = _canvas((225, 215, 200))
     draw.rounded_rectangle((40, 50, 520, 310), radius=10, fill=(255, 255, 255), outline=(150, 150, 150), width=2)
     _text(draw, (60, 62), "ELM STREET PHARMACY", 22, (30, 120, 70))
-    _rows(draw, 60, 104, ["Patient: GEORGE ABARA", "DOB: 30/07/1956", "Fictalol 20 mg tablets  x 28",
-                          "Take ONE tablet each morning.", "Dispensed: 02/06/2025"], size=17, step=28)
+    _rows(
+        draw,
+        60,
+        104,
+        [
+            "Patient: GEORGE ABARA",
+            "DOB: 30/07/1956",
+            "Fictalol 20 mg tablets  x 28",
+            "Take ONE tablet each morning.",
+            "Dispensed: 02/06/2025",
+        ],
+        size=17,
+        step=28,
+    )
     _stamp(draw, (330, 280), "SAMPLE LABEL")
     return image
 
