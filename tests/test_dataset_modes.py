@@ -19,8 +19,23 @@ def datasets(tmp_path_factory):
     mini.write_images(root / "release")
     loaded = {}
     for mode, extra in (("reference", []), ("embedded", ["--embed-images"])):
-        assert spy_bench(["build", "--questions", str(mini.QUESTIONS_PATH), "--label2text", str(mini.LABEL2TEXT_PATH),
-                          "--images", str(root / "release"), "--out", str(root / mode), *extra]) == 0
+        assert (
+            spy_bench(
+                [
+                    "build",
+                    "--questions",
+                    str(mini.QUESTIONS_PATH),
+                    "--label2text",
+                    str(mini.LABEL2TEXT_PATH),
+                    "--images",
+                    str(root / "release"),
+                    "--out",
+                    str(root / mode),
+                    *extra,
+                ]
+            )
+            == 0
+        )
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("LMUData", str(root / mode))
             loaded[mode] = build_dataset("SPY-Bench")

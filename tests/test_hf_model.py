@@ -8,11 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-pytest.importorskip("vlmeval")
-pytest.importorskip("trl")  # the tiny-model builder uses TRL's Qwen chat template
-
-from spy_align.tiny_models import build_tiny_vlm  # noqa: E402
-from vlmeval_spy.harness.hf_model import DEFAULT_MAX_NEW_TOKENS, SPYTransformersVLM, default_attention  # noqa: E402
+from spy_align.tiny_models import build_tiny_vlm
+from vlmeval_spy.harness.hf_model import DEFAULT_MAX_NEW_TOKENS, SPYTransformersVLM, default_attention
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +57,7 @@ def test_multi_turn_chat_keeps_the_image(model: SPYTransformersVLM, image: str, 
     ]
     answer = model.chat(conversation, dataset="SPY-Bench-Mini")
     assert isinstance(answer, str) and not answer.startswith("Chat Mode: Failed")
-    (turns, images), = seen
+    ((turns, images),) = seen
     assert [turn["role"] for turn in turns] == ["user", "assistant", "user"]
     assert turns[0]["content"] == [{"type": "image"}, {"type": "text", "text": "Who is this?"}]
     assert len(images) == 1 and images[0].size == (120, 90)
@@ -92,6 +89,6 @@ def test_answer_length_comes_from_the_checkpoint_unless_given(checkpoint: Path, 
     assert SPYTransformersVLM(str(short), max_new_tokens=7).generation_kwargs["max_new_tokens"] == 7
 
 
-def test_vllm_is_refused_with_a_pointer_to_qwen2vlchat(checkpoint: Path):
-    with pytest.raises(ValueError, match="--class Qwen2VLChat"):
+def test_vllm_is_refused_with_a_pointer_to_the_served_path(checkpoint: Path):
+    with pytest.raises(ValueError, match="--serve vllm.*--class Qwen2VLChat"):
         SPYTransformersVLM(str(checkpoint), use_vllm=True)

@@ -14,8 +14,14 @@ import pytest
 from vlmeval_spy.cli import main as spy_bench
 from vlmeval_spy.errors import SpyDataError
 from vlmeval_spy.model_names import BUILTIN_MODELS, PAPER_MODELS, SPY_CHECKPOINTS
-from vlmeval_spy.model_registry import (NAME_PATTERN, add_model, load_registry, record_checkpoint, registry_path,
-                                        remove_model)
+from vlmeval_spy.model_registry import (
+    NAME_PATTERN,
+    add_model,
+    load_registry,
+    record_checkpoint,
+    registry_path,
+    remove_model,
+)
 
 
 @pytest.fixture
@@ -47,8 +53,14 @@ def test_registry_location(monkeypatch, tmp_path: Path):
 
 def test_record_checkpoint_round_trip(registry: Path, checkpoint: Path, monkeypatch):
     monkeypatch.chdir(checkpoint.parent)
-    record_checkpoint("ncap-final", "ckpt", method="ncap", epoch=3, base_model=Path("/models/base"),
-                      model_kwargs={"max_pixels": 1003520})
+    record_checkpoint(
+        "ncap-final",
+        "ckpt",
+        method="ncap",
+        epoch=3,
+        base_model=Path("/models/base"),
+        model_kwargs={"max_pixels": 1003520},
+    )
     (entry,), problems = load_registry()
     assert problems == []
     assert (entry.name, entry.model_class, entry.path) == ("ncap-final", "SPYTransformersVLM", str(checkpoint))
@@ -72,16 +84,19 @@ def test_record_checkpoint_refuses_bad_input(registry: Path, checkpoint: Path):
 
 
 def test_bad_entries_are_reported_and_good_ones_kept(registry: Path, checkpoint: Path):
-    write_models(registry, {
-        "good": {"class": "SPYTransformersVLM", "path": str(checkpoint)},
-        "stale": {"path": str(checkpoint / "deleted")},
-        "no-path": {"class": "SPYTransformersVLM"},
-        "bad class": {"path": str(checkpoint)},
-        "odd": ["not", "an", "object"],
-        "typed": {"class": "my-class", "path": str(checkpoint), "kwargs": [], "hub": "yes"},
-        "hub-ok": {"path": "org/model", "hub": True},
-        "hub-bad": {"path": "not an id", "hub": True},
-    })
+    write_models(
+        registry,
+        {
+            "good": {"class": "SPYTransformersVLM", "path": str(checkpoint)},
+            "stale": {"path": str(checkpoint / "deleted")},
+            "no-path": {"class": "SPYTransformersVLM"},
+            "bad class": {"path": str(checkpoint)},
+            "odd": ["not", "an", "object"],
+            "typed": {"class": "my-class", "path": str(checkpoint), "kwargs": [], "hub": "yes"},
+            "hub-ok": {"path": "org/model", "hub": True},
+            "hub-bad": {"path": "not an id", "hub": True},
+        },
+    )
     entries, problems = load_registry()
     assert sorted(e.name for e in entries) == ["good", "hub-ok"]
     text = [str(p) for p in problems]
@@ -94,11 +109,14 @@ def test_bad_entries_are_reported_and_good_ones_kept(registry: Path, checkpoint:
     assert any("item hub-bad: field 'path'" in t for t in text)
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "not a readable JSON file"),
-    ('{"models": []}', '"models" object'),
-    ('{"version": 9, "models": {}}', "format version 9"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not a readable JSON file"),
+        ('{"models": []}', '"models" object'),
+        ('{"version": 9, "models": {}}', "format version 9"),
+    ],
+)
 def test_unreadable_file_is_one_problem_and_never_overwritten(registry: Path, checkpoint: Path, content, message):
     registry.parent.mkdir(parents=True)
     registry.write_text(content)
@@ -142,7 +160,8 @@ def test_builtin_table_covers_the_paper():
 
 
 def test_builtin_names_resolve_in_vlmevalkit():
-    config = pytest.importorskip("vlmeval.config")
+    import vlmeval.config as config
+
     table = config.supported_VLM
     for model in BUILTIN_MODELS:
         assert model.name in table, model.name
@@ -150,20 +169,27 @@ def test_builtin_names_resolve_in_vlmevalkit():
             assert model.vlmeval_name in table, model.vlmeval_name
             assert table[model.name] is table[model.vlmeval_name]
     spy = table["SPY_Qwen2-VL-7B-Instruct_NCA-P"]
-    assert spy.keywords == {"model_path": "achernarwang/SPY_Qwen2-VL-7B-Instruct_NCA-P",
-                            "min_pixels": 200704, "max_pixels": 1003520}
+    assert spy.keywords == {
+        "model_path": "achernarwang/SPY_Qwen2-VL-7B-Instruct_NCA-P",
+        "min_pixels": 200704,
+        "max_pixels": 1003520,
+    }
 
 
 def test_registration_warns_per_broken_entry_and_explains_unknown_names(registry: Path, checkpoint: Path):
-    pytest.importorskip("vlmeval.config")
+    import vlmeval.config  # noqa: F401  (its import registers the SPY-Bench models)
+
     from vlmeval_spy.harness.named_models import ModelTable, register_registry
 
-    write_models(registry, {
-        "good": {"path": str(checkpoint), "kwargs": {"max_new_tokens": 4}},
-        "on-qwen": {"class": "Qwen2VLChat", "path": str(checkpoint), "kwargs": {"max_pixels": 1003520}},
-        "stale": {"path": str(checkpoint / "deleted")},
-        "no-class": {"class": "NoSuchVLM", "path": str(checkpoint)},
-    })
+    write_models(
+        registry,
+        {
+            "good": {"path": str(checkpoint), "kwargs": {"max_new_tokens": 4}},
+            "on-qwen": {"class": "Qwen2VLChat", "path": str(checkpoint), "kwargs": {"max_pixels": 1003520}},
+            "stale": {"path": str(checkpoint / "deleted")},
+            "no-class": {"class": "NoSuchVLM", "path": str(checkpoint)},
+        },
+    )
     table = ModelTable({"Qwen2-VL-7B-Instruct": None}, registry)
     with pytest.warns(UserWarning) as caught:
         register_registry(table)
@@ -181,14 +207,31 @@ def test_registration_warns_per_broken_entry_and_explains_unknown_names(registry
 
 def test_models_cli(registry: Path, checkpoint: Path, capsys):
     assert spy_bench(["models", "add", "mine", str(checkpoint), "--kwargs", '{"max_new_tokens": 8}']) == 0
-    assert spy_bench(["models", "add", "released", "achernarwang/SPY_Qwen2-VL-7B-Instruct_SFT", "--hub",
-                      "--class", "Qwen2VLChat"]) == 0
-    for bad, message in ((["models", "add", "x", "org/not-here"], "add --hub"),
-                         (["models", "add", "x", str(checkpoint), "--kwargs", "[1]"], "JSON object"),
-                         (["models", "add", "a/b", str(checkpoint)], "invalid model name"),
-                         (["models", "remove", "nope"], "no model 'nope'")):
-        with pytest.raises(SystemExit, match=message):
+    assert (
+        spy_bench(
+            [
+                "models",
+                "add",
+                "released",
+                "achernarwang/SPY_Qwen2-VL-7B-Instruct_SFT",
+                "--hub",
+                "--class",
+                "Qwen2VLChat",
+            ]
+        )
+        == 0
+    )
+    for bad, message in (
+        (["models", "add", "x", "org/not-here"], "add --hub"),
+        (["models", "add", "x", str(checkpoint), "--kwargs", "[1]"], "JSON object"),
+        (["models", "add", "a/b", str(checkpoint)], "invalid model name"),
+        (["models", "remove", "nope"], "no model 'nope'"),
+    ):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
             spy_bench(bad)
+        assert exit_info.value.code == 2  # a user's mistake, as in every spy-bench command
+        assert message in capsys.readouterr().err
     capsys.readouterr()
     assert spy_bench(["models", "list", "--builtin"]) == 0
     out = capsys.readouterr().out
@@ -199,23 +242,82 @@ def test_models_cli(registry: Path, checkpoint: Path, capsys):
     assert [e.name for e in load_registry()[0]] == ["mine"]
 
 
+def test_models_cli_registers_served_models(registry: Path, checkpoint: Path, capsys):
+    assert (
+        spy_bench(
+            [
+                "models",
+                "add",
+                "on-vllm",
+                str(checkpoint),
+                "--serve",
+                "vllm",
+                "--tensor-parallel-size",
+                "2",
+                "--engine-args",
+                "--max-model-len 8192",
+            ]
+        )
+        == 0
+    )
+    assert spy_bench(["models", "add", "remote", "Qwen/Qwen2-VL-7B-Instruct", "--endpoint", "http://gpu:8000/v1"]) == 0
+    models = json.loads(registry.read_text())["models"]
+    assert models["on-vllm"]["class"] == "SPYServedVLM"
+    assert models["on-vllm"]["serve"] == {
+        "engine": "vllm",
+        "args": ["--max-model-len", "8192", "--tensor-parallel-size", "2"],
+    }
+    assert models["remote"]["serve"] == {"endpoint": "http://gpu:8000/v1"}
+    for bad, message in (
+        (["models", "add", "x", str(checkpoint), "--tensor-parallel-size", "2"], "need --serve"),
+        (
+            ["models", "add", "x", str(checkpoint), "--serve", "transformers", "--tensor-parallel-size", "2"],
+            "vLLM engine argument",
+        ),
+        (["models", "add", "x", "m", "--endpoint", "http://h/v1", "--serve", "vllm"], "running server"),
+        (["models", "add", "x", "m", "--endpoint", "ftp://h"], "http(s) URL"),
+        (["models", "add", "x", str(checkpoint), "--serve", "vllm", "--class", "Qwen2VLChat"], "leave out --class"),
+    ):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            spy_bench(bad)
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err, bad
+    assert spy_bench(["models", "list", "--builtin"]) == 0
+    out = capsys.readouterr().out
+    assert "on-vllm  SPYServedVLM (vllm)" in out and "remote   SPYServedVLM (http://gpu:8000/v1)" in out
+    assert "Qwen2-VL-7B-Instruct-vLLM" in out
+
+
 @pytest.mark.timeout(600)
 def test_run_py_evaluates_a_registered_checkpoint_in_a_fresh_process(tmp_path: Path, registry: Path):
-    pytest.importorskip("vlmeval")
-    pytest.importorskip("trl")
     from spy_align.tiny_models import build_tiny_vlm
 
     checkpoint = build_tiny_vlm(tmp_path / "tiny", "qwen2_vl")
     env = {**os.environ, "LMUData": str(tmp_path / "lmu"), "SPY_MODELS": str(registry)}
     spy = [sys.executable, "-m", "vlmeval_spy.cli"]
-    subprocess.run([*spy, "models", "add", "tiny-ckpt", str(checkpoint), "--kwargs", '{"max_new_tokens": 4}'],
-                   env=env, check=True)
-    write_models(registry, {**json.loads(registry.read_text())["models"],
-                            "gone": {"path": str(tmp_path / "deleted")}})
+    subprocess.run(
+        [*spy, "models", "add", "tiny-ckpt", str(checkpoint), "--kwargs", '{"max_new_tokens": 4}'], env=env, check=True
+    )
+    write_models(registry, {**json.loads(registry.read_text())["models"], "gone": {"path": str(tmp_path / "deleted")}})
     run = subprocess.run(
-        [sys.executable, "-m", "vlmeval.run", "--data", "SPY-Bench-Mini", "--model", "tiny-ckpt", "gone",
-         "--judge", "exact_matching", "--work-dir", str(tmp_path / "out")],
-        env=env, capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "vlmeval.run",
+            "--data",
+            "SPY-Bench-Mini",
+            "--model",
+            "tiny-ckpt",
+            "gone",
+            "--judge",
+            "exact_matching",
+            "--work-dir",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     log = run.stdout + run.stderr
     metrics = json.loads((tmp_path / "out" / "tiny-ckpt" / "tiny-ckpt_SPY-Bench-Mini_metrics.json").read_text())

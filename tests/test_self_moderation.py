@@ -134,6 +134,14 @@ def test_selfmod_names_resolve_only_for_models_that_can_chat():
         if not name.startswith("SelfMod-") and getattr(factory, "func", None) is GPT4V
     ]
     assert api_names and all(supported_VLM[f"SelfMod-{name}"].func is SelfModeration for name in api_names)
+    # Our own model classes (built-in names, registry entries, served models) chat through `chat_inner`.
+    from vlmeval_spy.harness.named_models import model_builder
+    from vlmeval_spy.model_registry import DEFAULT_CLASS, ModelEntry
+
+    local = model_builder(ModelEntry("ckpt", DEFAULT_CLASS, "/models/ckpt"))
+    served = model_builder(ModelEntry("srv", DEFAULT_CLASS, "m", serve={"endpoint": "http://127.0.0.1:9/v1"}))
+    assert can_chat(local) and can_chat(served)
+    assert supported_VLM["SelfMod-Qwen2-VL-7B-Instruct-HF"].func is SelfModeration
     # A model without multi-turn chat: a clear error at once, before its class is even called.
     with pytest.raises(
         ValueError,

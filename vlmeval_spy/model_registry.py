@@ -11,6 +11,11 @@ One JSON file, `$SPY_MODELS` if set, else `$XDG_CACHE_HOME/spy_bench/models.json
 go to that class; `info` is free-form provenance (trainer, epoch, base model...). `"hub": true`
 marks a `path` that is a Hugging Face id rather than a folder.
 
+A served entry (class `SPYServedVLM`) also says how it is served: `"serve": {"engine": "vllm",
+"args": ["--tensor-parallel-size", "2"]}` (or `"transformers"`) starts that server for the run;
+`"serve": {"endpoint": "http://host:8000/v1"}` uses a running OpenAI-compatible server, and
+`path` is then the model's name on that server.
+
 Writers take an exclusive lock on a sibling `.lock` file and replace the file atomically, so
 concurrent trainers never lose each other's entries and readers need no lock. Reading never
 raises because of one bad entry: `load_registry` returns the valid entries and a list of
@@ -26,7 +31,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +40,8 @@ from .errors import Problem, SpyDataError
 
 REGISTRY_ENV = "SPY_MODELS"
 DEFAULT_CLASS = "SPYTransformersVLM"
+SERVED_CLASS = "SPYServedVLM"
+ENGINES = ("vllm", "transformers")
 FORMAT_VERSION = 1
 # VLMEvalKit puts the name into folder and file names: no separators, nothing exotic.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
@@ -52,6 +59,8 @@ class ModelEntry:
     kwargs: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     hub: bool = False
+    serve: dict[str, Any] = field(default_factory=dict)
+    """`{"engine": ..., "args": [...]}` or `{"endpoint": URL}`; empty for a model loaded in-process."""
 
 
 def registry_path() -> Path:
@@ -84,14 +93,29 @@ def record_checkpoint(name: str, path: str | Path, model_class: str = DEFAULT_CL
     add_model(name, str(folder.resolve()), model_class, kwargs, info)
 
 
-def add_model(name: str, path: str, model_class: str = DEFAULT_CLASS, kwargs: dict[str, Any] | None = None,
-              info: dict[str, Any] | None = None, hub: bool = False, registry: Path | None = None) -> ModelEntry:
+def add_model(
+    name: str,
+    path: str,
+    model_class: str = DEFAULT_CLASS,
+    kwargs: dict[str, Any] | None = None,
+    info: dict[str, Any] | None = None,
+    hub: bool = False,
+    registry: Path | None = None,
+    serve: dict[str, Any] | None = None,
+) -> ModelEntry:
     """Validate and store one entry; returns it as stored."""
     check_name(name)
-    raw = {"class": model_class, "path": path, "kwargs": kwargs or {}, "info": _plain_json(info or {}),
-           "added": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    raw = {
+        "class": model_class,
+        "path": path,
+        "kwargs": kwargs or {},
+        "info": _plain_json(info or {}),
+        "added": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     if hub:
         raw["hub"] = True
+    if serve:
+        raw["serve"] = serve
     file = registry or registry_path()
     entry = parse_entry(name, raw, str(file))
     if isinstance(entry, list):
@@ -134,6 +158,7 @@ def load_registry(registry: Path | None = None) -> tuple[list[ModelEntry], list[
 
 def parse_entry(name: str, raw: Any, file: str) -> ModelEntry | list[Problem]:
     """An entry, or every problem with it (each naming the file, entry and field)."""
+
     def problem(message: str, field_name: str | None = None) -> Problem:
         return Problem(file, message, name, field_name)
 
@@ -143,14 +168,19 @@ def parse_entry(name: str, raw: Any, file: str) -> ModelEntry | list[Problem]:
         return [problem(str(err))]
     if not isinstance(raw, dict):
         return [problem(f"entry must be a JSON object, got {type(raw).__name__}")]
-    problems = []
     cls, path, hub = raw.get("class", DEFAULT_CLASS), raw.get("path"), raw.get("hub", False)
+    serve = raw.get("serve", {})
+    problems = [problem(message, "serve") for message in serve_problems(serve)]
     if not isinstance(cls, str) or not CLASS_PATTERN.fullmatch(cls):
         problems.append(problem(f"must be a class name, got {cls!r}", "class"))
+    elif serve and cls != SERVED_CLASS:
+        problems.append(problem(f"a served model's class is {SERVED_CLASS}, got {cls!r}", "class"))
     if not isinstance(hub, bool):
         problems.append(problem(f"must be true or false, got {hub!r}", "hub"))
     if not isinstance(path, str) or not path:
         problems.append(problem("missing, or not a non-empty string", "path"))
+    elif isinstance(serve, dict) and "endpoint" in serve:
+        pass  # the model's name on the endpoint's server: nothing local to check
     elif hub is True and not HUB_ID_PATTERN.fullmatch(path):
         problems.append(problem(f"{path!r} is not a Hugging Face id (ORG/NAME)", "path"))
     elif hub is not True and not Path(path).is_dir():
@@ -162,7 +192,31 @@ def parse_entry(name: str, raw: Any, file: str) -> ModelEntry | list[Problem]:
         problems.append(problem("must not set model_path (that is the entry's 'path')", "kwargs"))
     if problems:
         return problems
-    return ModelEntry(name, cls, path, dict(raw.get("kwargs", {})), dict(raw.get("info", {})), hub)
+    return ModelEntry(name, cls, path, dict(raw.get("kwargs", {})), dict(raw.get("info", {})), hub, dict(serve))
+
+
+def serve_problems(serve: Any) -> list[str]:
+    """What is wrong with an entry's `serve` object (nothing for a valid or absent one)."""
+    if not isinstance(serve, dict):
+        return ["must be a JSON object"]
+    if not serve:
+        return []
+    if ("engine" in serve) == ("endpoint" in serve):
+        return ['needs exactly one of "engine" (vllm or transformers) and "endpoint" (a URL)']
+    unknown = sorted(set(serve) - {"engine", "args", "endpoint"})
+    if unknown:
+        return [f"unknown key(s) {', '.join(unknown)}"]
+    if "endpoint" in serve:
+        url = serve["endpoint"]
+        if not isinstance(url, str) or not re.match(r"https?://[^\s/]+", url):
+            return [f"endpoint must be an http(s) URL, got {url!r}"]
+        return ['"args" are for a server started by the run, not an endpoint'] if "args" in serve else []
+    if serve["engine"] not in ENGINES:
+        return [f"engine must be one of {', '.join(ENGINES)}, got {serve['engine']!r}"]
+    args = serve.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        return ['"args" must be a list of strings (command-line arguments of the server)']
+    return []
 
 
 @contextmanager
@@ -188,8 +242,16 @@ def _read_models(file: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise SpyDataError([Problem(str(file), 'must be a JSON object with a "models" object', field="models")])
     if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
-        raise SpyDataError([Problem(str(file), f"format version {data.get('version')!r} is not supported "
-                                               f"(this code reads version {FORMAT_VERSION})", field="version")])
+        raise SpyDataError(
+            [
+                Problem(
+                    str(file),
+                    f"format version {data.get('version')!r} is not supported "
+                    f"(this code reads version {FORMAT_VERSION})",
+                    field="version",
+                )
+            ]
+        )
     return data["models"]
 
 

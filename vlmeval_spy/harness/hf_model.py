@@ -8,7 +8,6 @@ calls `generate` one sample at a time, so there is no batching to hook into here
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from typing import Any
 
@@ -16,6 +15,8 @@ import torch
 import vlmeval.vlm
 from PIL import Image
 from vlmeval.vlm.base import BaseModel
+
+from spy_align.attention import default_attention  # one rule for training and evaluation
 
 DEFAULT_MAX_NEW_TOKENS = 512
 
@@ -27,13 +28,6 @@ def default_device_map() -> str | dict[str, str]:
     if "LOCAL_RANK" in os.environ:
         return {"": f"cuda:{int(os.environ['LOCAL_RANK'])}"}
     return "auto"
-
-
-def default_attention(on_gpu: bool) -> str:
-    """flash-attn where it can run (installed, on a GPU), else PyTorch's sdpa."""
-    if on_gpu and importlib.util.find_spec("flash_attn") is not None:
-        return "flash_attention_2"
-    return "sdpa"
 
 
 def qwen_pixel_size(processor: Any, min_pixels: int | None, max_pixels: int | None) -> dict[str, int]:
@@ -74,8 +68,11 @@ class SPYTransformersVLM(BaseModel):
 
         super().__init__()
         if use_vllm:
-            raise ValueError("SPYTransformersVLM does not run vLLM: register the checkpoint with "
-                             "`spy-bench models add NAME PATH --class Qwen2VLChat` to use --use-vllm")
+            raise ValueError(
+                "SPYTransformersVLM does not run vLLM: register the checkpoint with "
+                "`spy-bench models add NAME PATH --serve vllm` (batched, as the original scripts) "
+                "or `--class Qwen2VLChat` (VLMEvalKit's --use-vllm, one sample at a time)"
+            )
         device_map = device_map or default_device_map()
         on_gpu = torch.cuda.is_available() and device_map != "cpu"
         self.processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=trust_remote_code)
@@ -117,7 +114,7 @@ class SPYTransformersVLM(BaseModel):
         inputs = self.processor(text=[text], images=images or None, return_tensors="pt")
         inputs = inputs.to(self.model.device, dtype=self.model.dtype)  # dtype: floating tensors only
         output = self.model.generate(**inputs, **self.generation_kwargs)
-        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
 
 

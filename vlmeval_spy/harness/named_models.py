@@ -1,7 +1,7 @@
 """Built-in names and model-registry entries as `supported_VLM` entries.
 
-Everything is lazy: an entry is a `functools.partial` that loads weights only when VLMEvalKit
-builds the model. A broken registry entry is reported as a warning naming the registry file and
+Everything is lazy: an entry is a `functools.partial` that loads weights (or starts a server)
+only when VLMEvalKit builds the model. A broken registry entry is reported as a warning naming the registry file and
 the entry, and every other entry still registers. `supported_VLM` becomes a `ModelTable`, so an
 unknown `--model NAME` fails with an explanation instead of a bare `KeyError: 'NAME'`.
 """
@@ -12,13 +12,16 @@ import difflib
 import importlib
 import inspect
 import warnings
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..model_names import BUILTIN_MODELS
 from ..model_registry import DEFAULT_CLASS, ModelEntry, load_registry, registry_path
-from . import hf_model  # may be half-initialised here; its class is looked up at build time
+
+# hf_model and served_model may be half-initialised here: their classes are looked up at build time.
+from . import api_inference, hf_model, served_model
 
 
 class UnknownModelError(KeyError):
@@ -42,22 +45,44 @@ class ModelTable(dict):
 
 def unknown_model_message(name: str, table: ModelTable) -> str:
     if name in table.broken:
-        return (f"model {name!r} is in the registry {table.registry} but its entry is broken: "
-                f"{table.broken[name]}. Fix it with `spy-bench models add {name} PATH` "
-                f"or drop it with `spy-bench models remove {name}`.")
+        return (
+            f"model {name!r} is in the registry {table.registry} but its entry is broken: "
+            f"{table.broken[name]}. Fix it with `spy-bench models add {name} PATH` "
+            f"or drop it with `spy-bench models remove {name}`."
+        )
     close = difflib.get_close_matches(name, [str(key) for key in table], n=5, cutoff=0.6)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return (f"unknown model {name!r}: it is neither in VLMEvalKit's supported_VLM, nor a SPY-Bench "
-            f"built-in name, nor in the model registry {table.registry}.{hint} Register a checkpoint "
-            f"with `spy-bench models add {name} PATH`; `spy-bench models list` shows the registry.")
+    return (
+        f"unknown model {name!r}: it is neither in VLMEvalKit's supported_VLM, nor a SPY-Bench "
+        f"built-in name, nor in the model registry {table.registry}.{hint} Register a checkpoint "
+        f"with `spy-bench models add {name} PATH`; `spy-bench models list` shows the registry."
+    )
 
 
 def transformers_vlm(**kwargs: Any) -> Any:
     return hf_model.SPYTransformersVLM(**kwargs)
 
 
+def served_vlm(**kwargs: Any) -> Any:
+    return served_model.SPYServedVLM(**kwargs)
+
+
+CHAT_BUILDERS = frozenset({transformers_vlm, served_vlm})
+"""Builders whose models hold multi-turn chats (`chat_inner`), for `SelfMod-` names: their classes are
+not looked at during registration, where `hf_model` may still be half-initialised."""
+
+
+def served_options(entry: ModelEntry) -> dict[str, Any]:
+    """`SPYServedVLM` arguments saying how a served entry is served (the server knows it by the entry's name)."""
+    if "endpoint" in entry.serve:
+        return {"endpoint": entry.serve["endpoint"]}
+    return {"serve": entry.serve["engine"], "serve_args": list(entry.serve.get("args", [])), "served_name": entry.name}
+
+
 def model_builder(entry: ModelEntry) -> Callable[..., Any]:
     """The lazy constructor of an entry; raises ValueError when its class cannot take it."""
+    if entry.serve:
+        return partial(served_vlm, model_path=entry.path, **served_options(entry), **entry.kwargs)
     if entry.model_class == DEFAULT_CLASS:
         return partial(transformers_vlm, model_path=entry.path, **entry.kwargs)
     vlm = importlib.import_module("vlmeval.vlm")
@@ -79,8 +104,20 @@ def model_table(config_module: Any) -> ModelTable:
 
 
 def register_builtins(table: ModelTable) -> None:
-    """Paper spellings alias VLMEvalKit's entries; the rest load their Hugging Face id with our class."""
+    """Paper spellings alias VLMEvalKit's entries; the rest load their Hugging Face id with our class.
+
+    `<name>-vLLM` serves the checkpoint with `vllm serve` through `SPYServedVLM`.
+    """
     for model in BUILTIN_MODELS:
+        if model.served_name and model.served_name not in table:
+            table[model.served_name] = partial(
+                served_vlm,
+                model_path=model.served_id or model.hf_id,
+                serve="vllm",
+                serve_args=list(model.vllm_args),
+                served_name=model.name,
+                **model.kwargs,
+            )
         if model.name in table:
             continue
         if model.vlmeval_name in table:
@@ -101,14 +138,17 @@ def register_registry(table: ModelTable) -> None:
             table[entry.name] = model_builder(entry)
         except ValueError as err:
             table.broken[entry.name] = f"{table.registry}: item {entry.name}: {err}"
-            warnings.warn(f"SPY-Bench model registry: {table.broken[entry.name]}; this model is not registered",
-                          stacklevel=2)
+            warnings.warn(
+                f"SPY-Bench model registry: {table.broken[entry.name]}; this model is not registered", stacklevel=2
+            )
 
 
 def register_named_models() -> None:
     table = model_table(importlib.import_module("vlmeval.config"))
     register_builtins(table)
     register_registry(table)
+    # After the table replaced `supported_VLM`: `vlmeval.inference` binds it when imported.
+    api_inference.install()
 
 
 register_named_models()

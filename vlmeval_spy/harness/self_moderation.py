@@ -34,6 +34,7 @@ from vlmeval.vlm.base import BaseModel
 from ..export import ANSWER_FIELDS
 from ..prompts import split_instructions
 from .judge_base import INFER_FAIL_MARKER
+from .named_models import CHAT_BUILDERS
 
 PREFIX = "SelfMod-"
 CHECK_PROMPT = (
@@ -73,6 +74,8 @@ def _failed(answer: str) -> bool:
 def can_chat(factory: Any) -> bool:
     """Whether a `supported_VLM` entry builds a model that can hold a multi-turn chat (checked on the class)."""
     cls = factory.func if isinstance(factory, partial) else factory
+    if cls in CHAT_BUILDERS:  # registry entries and built-in names built by our own model classes
+        return True
     return isinstance(cls, type) and (hasattr(cls, "chat_inner") or bool(getattr(cls, "is_api", False)))
 
 

@@ -1,0 +1,184 @@
+"""A served checkpoint against a real server: the tiny offline Qwen2-VL under `transformers serve` (CPU).
+
+- its greedy answers on SPY-Bench-Mini equal the per-sample `SPYTransformersVLM` answers;
+- `run.py` starts one server, reuses it for both datasets and stops it when the run ends;
+- SIGKILL of `run.py`, or Ctrl-C, leaves no server behind;
+- a server that dies mid-run stops the dataset with a clear error, and the re-run with
+  `--reuse` sends only the samples that are missing.
+
+The server's own process id is read from its log (uvicorn's "Started server process [PID]").
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from transformers import GenerationConfig
+
+from spy_align.tiny_models import build_tiny_vlm
+from vlmeval_spy.harness.served_model import FAIL_MSG
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+MAX_NEW_TOKENS = 8
+SERVED, MINI = "tiny-served", ("SPY-Bench-Mini", "SPY-Bench-Mini-ND")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("served")
+    checkpoint = build_tiny_vlm(root / "tiny", "qwen2_vl")
+    config = GenerationConfig.from_pretrained(checkpoint)
+    config.max_new_tokens = MAX_NEW_TOKENS
+    # Stop at <|endoftext|> too, as Qwen2-VL's own generation config does: the random model emits it, and
+    # `transformers serve` drops the text before a special token that does not end the answer.
+    config.eos_token_id = [config.eos_token_id, config.pad_token_id]
+    config.save_pretrained(checkpoint)
+    env = {**os.environ, "SPY_MODELS": str(root / "models.json"), "LMUData": str(root / "lmu")}
+    subprocess.run(
+        [sys.executable, "-m", "vlmeval_spy.cli", "models", "add", SERVED, str(checkpoint), "--serve", "transformers"],
+        env=env,
+        check=True,
+    )
+    return root
+
+
+def env_of(root: Path) -> dict[str, str]:
+    return {**os.environ, "SPY_MODELS": str(root / "models.json"), "LMUData": str(root / "lmu")}
+
+
+def run_py(root: Path, work: str, *extra: str, datasets=MINI, popen: bool = False):
+    cmd = [
+        sys.executable,
+        "-m",
+        "vlmeval.run",
+        "--data",
+        *datasets,
+        "--model",
+        SERVED,
+        "--mode",
+        "infer",
+        "--work-dir",
+        str(root / work),
+        *extra,
+    ]
+    if popen:
+        return subprocess.Popen(
+            cmd, env=env_of(root), cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    return subprocess.run(cmd, env=env_of(root), cwd=root, capture_output=True, text=True, timeout=800)
+
+
+def server_logs(work: Path) -> list[Path]:
+    return sorted((work / "served").glob(f"{SERVED}-transformers-*.log"))
+
+
+def wait_for(condition, what: str, timeout_s: float = 300.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def server_pid(log: Path) -> int | None:
+    match = re.search(r"Started server process \[(\d+)\]", log.read_text(errors="replace")) if log.exists() else None
+    return int(match.group(1)) if match else None
+
+
+def requests_in(log: Path) -> int:
+    return log.read_text(errors="replace").count("POST /v1/chat/completions")
+
+
+def predictions_of(work: Path, dataset: str) -> list[str]:
+    """The predictions of the run's newest prediction file."""
+    newest = max(work.glob(f"{SERVED}/**/{SERVED}_{dataset}.xlsx"), key=lambda p: p.stat().st_mtime)
+    return [str(p) for p in pd.read_excel(newest)["prediction"]]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone for our purposes
+        return fh.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_served_answers_equal_local_greedy_answers(workspace: Path, monkeypatch):
+    from vlmeval.dataset import build_dataset
+
+    from vlmeval_spy.harness.hf_model import SPYTransformersVLM
+    from vlmeval_spy.harness.served_model import SPYServedVLM
+    from vlmeval_spy.harness.served_server import POOL
+
+    monkeypatch.setenv("LMUData", str(workspace / "lmu"))
+    dataset = build_dataset("SPY-Bench-Mini")
+    prompts = [dataset.build_prompt(dataset.data.iloc[i]) for i in range(len(dataset.data))]
+    local = SPYTransformersVLM(str(workspace / "tiny"))
+    expected = [local.generate(message=p, dataset="SPY-Bench-Mini") for p in prompts]
+    served = SPYServedVLM(str(workspace / "tiny"), serve="transformers", log_dir=str(workspace / "inproc"))
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda p: served.generate(message=p, dataset="SPY-Bench-Mini"), prompts))
+    finally:
+        POOL.stop_all()
+    assert len(prompts) == 75 and served.max_new_tokens == local.generation_kwargs["max_new_tokens"] == MAX_NEW_TOKENS
+    assert answers == expected
+
+
+def test_one_server_for_every_dataset_stopped_when_the_run_ends(workspace: Path):
+    run = run_py(workspace, "out-reuse")
+    assert run.returncode == 0, run.stderr[-3000:]
+    (log,) = server_logs(workspace / "out-reuse")  # one server for both datasets
+    assert requests_in(log) == 150
+    assert not alive(server_pid(log))
+    for dataset in MINI:
+        predictions = predictions_of(workspace / "out-reuse", dataset)
+        assert len(predictions) == 75 and not any(FAIL_MSG in p for p in predictions)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_a_killed_or_interrupted_run_leaves_no_server(workspace: Path, stop: signal.Signals):
+    work = workspace / f"out-{stop.name}"
+    run = run_py(workspace, work.name, popen=True)
+    try:
+        log = wait_for(lambda: next(iter(server_logs(work)), None), "the server log")
+        pid = wait_for(lambda: server_pid(log), "the server to start")
+        wait_for(lambda: requests_in(log) >= 5, "the first answers")
+    finally:
+        run.send_signal(stop)
+        run.wait(120)
+    wait_for(lambda: not alive(pid), "the server to stop", timeout_s=60)
+
+
+def test_a_server_dying_mid_run_then_resume_sends_only_what_is_missing(workspace: Path):
+    work = workspace / "out-crash"
+    run = run_py(workspace, "out-crash", "--api-nproc", "2", datasets=MINI[:1], popen=True)
+    log = wait_for(lambda: next(iter(server_logs(work)), None), "the server log")
+    wait_for(lambda: requests_in(log) >= 20, "20 answers")
+    os.kill(server_pid(log), signal.SIGKILL)
+    output, _ = run.communicate(timeout=300)
+    assert "stopped during the run" in output and str(log) in output and "--reuse" in output, output[-3000:]
+    (checkpoint,) = work.glob(f"{SERVED}/**/{SERVED}_SPY-Bench-Mini_checkpoint.pkl")
+    saved = pickle.loads(checkpoint.read_bytes())
+    kept = sum(FAIL_MSG not in answer for answer in saved.values())
+    assert 20 <= kept < 75
+
+    rerun = run_py(workspace, "out-crash", "--api-nproc", "2", "--reuse", datasets=MINI[:1])
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    first, second = server_logs(work)
+    assert requests_in(second if first == log else first) == 75 - kept
+    predictions = predictions_of(work, "SPY-Bench-Mini")
+    assert len(predictions) == 75 and not any(FAIL_MSG in p for p in predictions)
