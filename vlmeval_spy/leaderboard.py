@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 
 from .atomic import atomic_open, write_text
 from .errors import Problem, SpyDataError
-from .metrics import ACCURACY, HMS, ICS, NA
+from .metrics import ACCURACY, HMS, ICS, NA, format_score
 from .overall import GeneralScores, overall_score
 from .plots import grouped_bars, save_png
 
@@ -244,14 +244,10 @@ def leaderboard_table(entries: list[Entry]) -> pd.DataFrame:
     return pd.DataFrame(sorted(rows, key=rank), columns=list(COLUMNS))
 
 
-def _fmt(value) -> str:
-    return f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
-
-
 def to_markdown(table: pd.DataFrame) -> str:
     header = "| " + " | ".join(table.columns) + " |"
     rule = "|" + "|".join("---" if c in ("model", "dataset", "judge") else "---:" for c in table.columns) + "|"
-    body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    body = ["| " + " | ".join(format_score(v) for v in row) + " |" for row in table.itertuples(index=False)]
     notes = (
         "",
         "privacy = (ics w/o scenario + hms) / 2; general = (MMMU val % + OCRBench norm + MME (P+R) / 28) / 3; "

@@ -57,6 +57,11 @@ def score(expected: int, total: int) -> float | str:
     return expected / total * 100 if total else NA
 
 
+def format_score(value: float | str) -> str:
+    """A score as tables show it: one decimal for numbers, anything else ("N/A", "missing") as is."""
+    return f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
+
+
 def harmonic_mean(a: float | str, b: float | str) -> float | str:
     """Harmonic mean of two percentages; "N/A" if either is, 0 when both are 0."""
     if a == NA or b == NA:

@@ -37,6 +37,7 @@ from .metrics import (
     RTA_NON_CONFLICT,
     JudgedSample,
     compute,
+    format_score,
     headline,
 )
 from .plots import interval_bars, pair_breakdown, save_png, score_heatmap
@@ -165,10 +166,6 @@ def _link(file: str, existing: dict[str, str]) -> str:
     return f"[`{file}`]({file})" if file in existing else f"`{file}` (not written)"
 
 
-def _fmt(value) -> str:
-    return f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
-
-
 def _headline_section(name: str, metrics: dict, intervals: Intervals) -> list[str]:
     flat = headline(metrics)
     lines = [
@@ -180,7 +177,7 @@ def _headline_section(name: str, metrics: dict, intervals: Intervals) -> list[st
     for key in HEADLINE_KEYS:
         low, high = intervals.bounds[key]
         counts = "" if key == HMS else f"{metrics[key]['expected']} / {metrics[key]['all']}"
-        lines.append(f"| {key} | {_fmt(flat[key])} | {_fmt(low)} - {_fmt(high)} | {counts} |")
+        lines.append(f"| {key} | {format_score(flat[key])} | {format_score(low)} - {format_score(high)} | {counts} |")
     return lines + [
         "",
         f"Intervals: {intervals.describe()}.",
