@@ -103,26 +103,29 @@ def peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def build_args(root: Path, out: Path, *extra: str) -> list[str]:
+    """`spy-bench build` arguments for the synthetic release under `root`, writing to `out`."""
+    return [
+        "build",
+        "--questions",
+        str(root / "questions.json"),
+        "--label2text",
+        str(root / "label2text.json"),
+        "--images",
+        str(root),
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
 def child(task: str, root: Path, out: Path) -> dict:
     """One measurement inside this (fresh) process."""
     if task in ("reference", "embedded"):
         from vlmeval_spy.cli import main
 
         start = time.perf_counter()
-        code = main(
-            [
-                "build",
-                "--questions",
-                str(root / "questions.json"),
-                "--label2text",
-                str(root / "label2text.json"),
-                "--images",
-                str(root),
-                "--out",
-                str(out / task),
-                *(["--embed-images"] if task == "embedded" else []),
-            ]
-        )
+        code = main(build_args(root, out / task, *(["--embed-images"] if task == "embedded" else [])))
         assert code == 0
         return {"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb()}
     if task.startswith("load-"):

@@ -67,7 +67,7 @@ def main() -> None:
         child(args.child, rest)
         return
     sys.path.insert(0, str(HERE))
-    from bench_build import make_release
+    from bench_build import build_args, make_release
 
     root, lmu = args.workdir / "release", args.workdir / "harness_lmu"
     root.mkdir(parents=True, exist_ok=True)
@@ -75,22 +75,7 @@ def main() -> None:
     from vlmeval_spy.cli import main as spy_bench
 
     if not (lmu / "SPY-Bench.tsv").exists():
-        assert (
-            spy_bench(
-                [
-                    "build",
-                    "--questions",
-                    str(root / "questions.json"),
-                    "--label2text",
-                    str(root / "label2text.json"),
-                    "--images",
-                    str(root),
-                    "--out",
-                    str(lmu),
-                ]
-            )
-            == 0
-        )
+        assert spy_bench(build_args(root, lmu)) == 0
     work = args.workdir / f"harness_out_{int(time.time())}"
     timings = args.workdir / "harness_timings.json"
     env = {**os.environ, "LMUData": str(lmu)}

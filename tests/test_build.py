@@ -32,12 +32,17 @@ def build(
 ) -> subprocess.CompletedProcess:
     q, l2t = write_release(tmp_path, items, label2text)
     images(tmp_path / "imgs", "img/one.png")
+    return build_release(tmp_path, q, l2t, *extra)
+
+
+def build_release(tmp_path: Path, questions: Path, label2text: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`spy-bench build` of a written release, images under `tmp_path/imgs`, output to `tmp_path/out`."""
     return spy_bench(
         "build",
         "--questions",
-        str(q),
+        str(questions),
         "--label2text",
-        str(l2t),
+        str(label2text),
         "--images",
         str(tmp_path / "imgs"),
         "--out",
@@ -278,18 +283,7 @@ def test_truncated_image_is_caught_before_anything_is_written(tmp_path, suffix, 
     path.parent.mkdir(parents=True)
     Image.effect_noise((64, 48), 80).convert("RGB").save(path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    proc = spy_bench(
-        "build",
-        "--questions",
-        str(q),
-        "--label2text",
-        str(l2t),
-        "--images",
-        str(tmp_path / "imgs"),
-        "--out",
-        str(tmp_path / "out"),
-        *mode,
-    )
+    proc = build_release(tmp_path, q, l2t, *mode)
     assert proc.returncode == 2
     assert "item b1: field 'question_item.image_path': image cannot be decoded" in proc.stderr
     assert "truncated" in proc.stderr and not (tmp_path / "out").exists()
