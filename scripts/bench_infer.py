@@ -3,18 +3,20 @@
 1. `local_s` / `served_s`: the tiny offline Qwen2-VL (`spy_align.tiny_models`) answers the same
    `--samples` SPY-Bench samples (the mini items repeated, with their images) greedily, first
    one at a time through `SPYTransformersVLM` (what VLMEvalKit's local inference does), then
-   through `SPYServedVLM` backed by `transformers serve` with `--concurrency` requests in flight
-   (what VLMEvalKit's API inference does). The server's start is timed apart (`serve_start_s`);
-   `same_answers` counts identical answers.
+   through `SPYServedVLM` backed by `--engine` (default: the batching server; `transformers`
+   for `transformers serve`) with `--concurrency` requests in flight (what VLMEvalKit's API
+   inference does). The server's start is timed apart (`serve_start_s`); `same_answers` counts
+   identical answers. Answers are at most `--max-new-tokens` long (64: a short refusal's length;
+   the original's 512 would keep the local path busy for most of an hour).
 2. `overhead_s_32700`: `python -m vlmeval.run --mode infer` on 32,700 samples (6,540 items, the
    paper's size) through `SPYServedVLM` against an instant OpenAI-compatible server (its own
-   process, a fixed 300-character answer): everything the harness adds, from start to the
-   written prediction file.
+   process, a fixed 300-character answer, as little CPU as possible): everything the harness
+   adds, from start to the written prediction file and the run summary.
 3. `vlmeval_checkpoint_s_32700` / `plugin_checkpoint_s_32700`: 32,700 instant answers through
    VLMEvalKit's `track_progress_rich` (whole checkpoint re-dumped after every answer) and through
    the plugin's interval checkpoint, no HTTP: the cost of the checkpoint alone.
 
-    .venv/bin/python scripts/bench_infer.py [--samples 320 --concurrency 16 --max-new-tokens 16]
+    .venv/bin/python scripts/bench_infer.py [--samples 320 --concurrency 16 --max-new-tokens 64]
 
 Last line: one JSON object with the figures.
 """
@@ -22,6 +24,7 @@ Last line: one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -29,8 +32,9 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from vlmeval_spy.model_registry import ENGINES
 
 FULL_SAMPLES = 32_700
 ANSWER = (
@@ -85,7 +89,7 @@ def build_lmu(root: Path, samples: int) -> Path:
     return lmu
 
 
-def local_against_served(root: Path, samples: int, concurrency: int, max_new_tokens: int) -> dict:
+def local_against_served(root: Path, samples: int, concurrency: int, max_new_tokens: int, engine: str) -> dict:
     from transformers import GenerationConfig
 
     from spy_align.tiny_models import build_tiny_vlm
@@ -111,9 +115,7 @@ def local_against_served(root: Path, samples: int, concurrency: int, max_new_tok
     local_s = time.perf_counter() - start
 
     start = time.perf_counter()
-    served = SPYServedVLM(
-        str(checkpoint), serve="transformers", max_new_tokens=max_new_tokens, log_dir=str(root / "served")
-    )
+    served = SPYServedVLM(str(checkpoint), serve=engine, max_new_tokens=max_new_tokens, log_dir=str(root / "served"))
     serve_start_s = time.perf_counter() - start
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -121,7 +123,9 @@ def local_against_served(root: Path, samples: int, concurrency: int, max_new_tok
     served_s = time.perf_counter() - start
     POOL.stop_all()
     return {
+        "engine": engine,
         "samples": len(prompts),
+        "max_new_tokens": max_new_tokens,
         "local_s": round(local_s, 1),
         "served_s": round(served_s, 1),
         "speedup": round(local_s / served_s, 2),
@@ -130,45 +134,45 @@ def local_against_served(root: Path, samples: int, concurrency: int, max_new_tok
     }
 
 
-class InstantHandler(BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat server that answers at once."""
-
-    protocol_version = "HTTP/1.1"
-    wbufsize = 1 << 16  # headers and body leave in one write (no Nagle / delayed-ACK stall)
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._send({"object": "list", "data": [{"id": "instant", "object": "model"}]})
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self._send(
-            {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "instant",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}],
-            }
-        )
-
-    def _send(self, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def instant_reply() -> bytes:
+    """One HTTP/1.1 response carrying a chat completion of ANSWER."""
+    body = json.dumps(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "instant",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}],
+        }
+    ).encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-def serve_instant() -> None:
-    ThreadingHTTPServer.request_queue_size = 256
-    server = ThreadingHTTPServer(("127.0.0.1", 0), InstantHandler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+async def answer_instantly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Every request on a keep-alive connection (GET or POST) gets the same reply at once."""
+    reply = instant_reply()
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                (
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            writer.write(reply)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+async def serve_instant() -> None:
+    """An OpenAI-compatible chat server that spends as little CPU as it can: the figure is the harness's."""
+    server = await asyncio.start_server(answer_instantly, "127.0.0.1", 0, backlog=256)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
 
 
 def harness_overhead(root: Path, concurrency: int) -> dict:
@@ -246,18 +250,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=320, help="samples for the local/served comparison")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (run.py --api-nproc)")
-    parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--engine", default="batched", choices=ENGINES, help="the server of the served path")
     parser.add_argument("--skip", nargs="*", default=[], choices=["compare", "overhead", "checkpoint"])
     parser.add_argument("--instant-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instant_server:
-        serve_instant()
+        asyncio.run(serve_instant())
         return
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench_infer_") as tmp:
         root = Path(tmp)
         if "compare" not in args.skip:
-            figures.update(local_against_served(root, args.samples, args.concurrency, args.max_new_tokens))
+            figures.update(local_against_served(root, args.samples, args.concurrency, args.max_new_tokens, args.engine))
             print(json.dumps(figures), file=sys.stderr, flush=True)
         if "overhead" not in args.skip:
             figures.update(harness_overhead(root, args.concurrency))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv in the repository root and install the project with everything it needs
-# (VLMEvalKit as ms-vlmeval, TRL, test tools). Re-running is quick: nothing is reinstalled
+# (VLMEvalKit as ms-vlmeval, TRL, the CPU servers, test tools). Re-running is quick: nothing is reinstalled
 # unless the packaging files changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,6 @@ want=$(cat setup.cfg setup.py | md5sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # shellcheck disable=SC2086
   .venv/bin/python -m pip install -q $TORCH_SPEC
-  .venv/bin/python -m pip install -q -e '.[harness,align,test]'
+  .venv/bin/python -m pip install -q -e '.[harness,align,serve,test]'
   echo "$want" > "$stamp"
 fi

@@ -341,3 +341,24 @@ def test_export_refuses_verdicts_whose_answer_or_index_differs(runs, tmp_path, c
     err = capsys.readouterr().err
     assert "index 3: field 'response': differs" in err and "index 5: no verdict for this sample" in err
     assert not (tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_summarys_failure_count_equals_vlmevalkits_own(runs, tmp_path, fmt):
+    """`report_infer_err` reads one column; on these odd answers, and with failures added, it counts as VLMEvalKit."""
+    from vlmeval.dataset.image_base import ImageBaseDataset
+    from vlmeval.smp.file import INFER_FAIL_MSG, dump, load
+
+    from vlmeval_spy.harness.dataset import SPYBenchDataset
+
+    def vlmevalkits(path: Path) -> dict:
+        return ImageBaseDataset.report_infer_err.__func__(SPYBenchDataset, str(path))
+
+    (written,) = (runs[fmt] / "SPY-Test-Answers").glob(f"SPY-Test-Answers_SPY-Bench.{fmt}")
+    assert SPYBenchDataset.report_infer_err(str(written)) == vlmevalkits(written) == {"failed": 0, "total": 479}
+    failing = pd.DataFrame(load(str(written)))  # a json file loads as a list of rows
+    failing.loc[[3, 17, 18], "prediction"] = [INFER_FAIL_MSG, f"x {INFER_FAIL_MSG} y", INFER_FAIL_MSG]
+    path = tmp_path / f"failing.{fmt}"
+    dump(failing, str(path))
+    assert SPYBenchDataset.report_infer_err(str(path)) == vlmevalkits(path) == {"failed": 3, "total": 479}
+    assert SPYBenchDataset.report_infer_err(str(tmp_path / "missing.xlsx")) == {"failed": 0, "total": 0}

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from spy_align.attention import default_attention
 from spy_align.tiny_models import build_tiny_vlm
-from vlmeval_spy.harness.hf_model import DEFAULT_MAX_NEW_TOKENS, SPYTransformersVLM, default_attention
+from vlmeval_spy.harness import hf_model
+from vlmeval_spy.harness.hf_model import SPYTransformersVLM
+from vlmeval_spy.serving.vlm_generation import DEFAULT_MAX_NEW_TOKENS
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +46,13 @@ def test_text_only_message(model: SPYTransformersVLM):
 
 def test_multi_turn_chat_keeps_the_image(model: SPYTransformersVLM, image: str, monkeypatch):
     seen = []
-    answer_turn = model._answer
+    answer_batch = hf_model.answer_batch
 
-    def spy(conversation, images):
-        seen.append((conversation, images))
-        return answer_turn(conversation, images)
+    def spy(processor, vlm, conversations, images, generation):
+        seen.extend(zip(conversations, images, strict=True))
+        return answer_batch(processor, vlm, conversations, images, generation)
 
-    monkeypatch.setattr(model, "_answer", spy)
+    monkeypatch.setattr(hf_model, "answer_batch", spy)
     conversation = [
         {"role": "user", "content": [{"type": "image", "value": image}, {"type": "text", "value": "Who is this?"}]},
         {"role": "assistant", "content": [{"type": "text", "value": "A person."}]},

@@ -20,7 +20,7 @@ import pytest
 
 from judge_server import JudgeServer, Reply, dead_port
 from vlmeval_spy.harness import api_inference, served_server
-from vlmeval_spy.harness.served_model import FAIL_MSG, SPYServedVLM, checkpoint_max_new_tokens, vllm_pixel_args
+from vlmeval_spy.harness.served_model import FAIL_MSG, SPYServedVLM, checkpoint_max_new_tokens, pixel_args
 from vlmeval_spy.harness.served_server import ServerError, ServerSpec, run_work_dir, server_command
 from vlmeval_spy.model_names import BUILTIN_MODELS
 from vlmeval_spy.model_registry import parse_entry
@@ -58,6 +58,23 @@ def test_server_commands_pass_engine_arguments_through(monkeypatch):
         "--dtype",
         "float32",
     ]
+    spec = ServerSpec("batched", "/ckpt/tiny", "tiny", ("--max-batch-size", "32"))
+    assert server_command(spec, 4321) == [
+        sys.executable,
+        "-m",
+        "vlmeval_spy.serving.batched_server",
+        "/ckpt/tiny",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "4321",
+        "--served-model-name",
+        "tiny",
+        "--log-level",
+        "info",
+        "--max-batch-size",
+        "32",
+    ]
     with pytest.raises(ValueError, match="unknown serving engine 'tgi'"):
         ServerSpec("tgi", "/ckpt", "x")
 
@@ -70,11 +87,12 @@ def test_a_missing_engine_is_named_with_its_install_command(monkeypatch, tmp_pat
 
 
 def test_pixels_tokens_and_work_dir():
-    assert vllm_pixel_args(200704, 1003520) == [
+    assert pixel_args("vllm", 200704, 1003520) == [
         "--mm-processor-kwargs",
         '{"min_pixels": 200704, "max_pixels": 1003520}',
     ]
-    assert vllm_pixel_args(None, None) == []
+    assert pixel_args("batched", None, 1003520) == ["--max-pixels", "1003520"]
+    assert pixel_args("vllm", None, None) == pixel_args("transformers", None, None) == []
     assert run_work_dir(["run.py", "--data", "X", "--work-dir", "/w"]) == Path("/w")
     assert run_work_dir(["run.py", "--work-dir=/v"]) == Path("/v")
 
@@ -88,7 +106,7 @@ def test_answer_length_follows_the_checkpoint_like_the_local_class(tmp_path: Pat
 @pytest.mark.parametrize(
     "serve,message",
     [
-        ({"engine": "tgi"}, "engine must be one of vllm, transformers"),
+        ({"engine": "tgi"}, "engine must be one of vllm, transformers, batched"),
         ({"engine": "vllm", "endpoint": "http://h/v1"}, "exactly one of"),
         ({"engine": "vllm", "args": "--tensor-parallel-size 2"}, "must be a list of strings"),
         ({"endpoint": "localhost:8000"}, "must be an http"),
@@ -164,7 +182,7 @@ def test_an_unreachable_endpoint_fails_when_the_model_is_built():
 def test_pixel_bounds_are_refused_where_they_cannot_reach_the_server():
     with pytest.raises(ValueError, match="cannot be set for an endpoint"):
         SPYServedVLM("m", endpoint="http://127.0.0.1:1/v1", max_pixels=1003520)
-    with pytest.raises(ValueError, match="only with serve='vllm'"):
+    with pytest.raises(ValueError, match="only with serve='vllm' or 'batched'"):
         SPYServedVLM("m", serve="transformers", max_pixels=1003520)
 
 

@@ -1,6 +1,7 @@
 """A served checkpoint against a real server: the tiny offline Qwen2-VL under `transformers serve` (CPU).
 
-- its greedy answers on SPY-Bench-Mini equal the per-sample `SPYTransformersVLM` answers;
+- its greedy answers on SPY-Bench-Mini equal the per-sample `SPYTransformersVLM` answers, and so
+  do the batching server's (`--serve batched`) through `run.py`, answered in batches;
 - `run.py` starts one server, reuses it for both datasets and stops it when the run ends;
 - SIGKILL of `run.py`, or Ctrl-C, leaves no server behind;
 - a server that dies mid-run stops the dataset with a clear error, and the re-run with
@@ -30,7 +31,7 @@ from vlmeval_spy.harness.served_model import FAIL_MSG
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 MAX_NEW_TOKENS = 8
-SERVED, MINI = "tiny-served", ("SPY-Bench-Mini", "SPY-Bench-Mini-ND")
+SERVED, BATCHED, MINI = "tiny-served", "tiny-batched", ("SPY-Bench-Mini", "SPY-Bench-Mini-ND")
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +45,12 @@ def workspace(tmp_path_factory) -> Path:
     config.eos_token_id = [config.eos_token_id, config.pad_token_id]
     config.save_pretrained(checkpoint)
     env = {**os.environ, "SPY_MODELS": str(root / "models.json"), "LMUData": str(root / "lmu")}
-    subprocess.run(
-        [sys.executable, "-m", "vlmeval_spy.cli", "models", "add", SERVED, str(checkpoint), "--serve", "transformers"],
-        env=env,
-        check=True,
-    )
+    for name, engine in ((SERVED, "transformers"), (BATCHED, "batched")):
+        subprocess.run(
+            [sys.executable, "-m", "vlmeval_spy.cli", "models", "add", name, str(checkpoint), "--serve", engine],
+            env=env,
+            check=True,
+        )
     return root
 
 
@@ -56,7 +58,7 @@ def env_of(root: Path) -> dict[str, str]:
     return {**os.environ, "SPY_MODELS": str(root / "models.json"), "LMUData": str(root / "lmu")}
 
 
-def run_py(root: Path, work: str, *extra: str, datasets=MINI, popen: bool = False):
+def run_py(root: Path, work: str, *extra: str, datasets=MINI, popen: bool = False, model: str = SERVED):
     cmd = [
         sys.executable,
         "-m",
@@ -64,7 +66,7 @@ def run_py(root: Path, work: str, *extra: str, datasets=MINI, popen: bool = Fals
         "--data",
         *datasets,
         "--model",
-        SERVED,
+        model,
         "--mode",
         "infer",
         "--work-dir",
@@ -116,26 +118,60 @@ def alive(pid: int) -> bool:
         return fh.read().split(")")[-1].split()[0] != "Z"
 
 
-def test_served_answers_equal_local_greedy_answers(workspace: Path, monkeypatch):
+@pytest.fixture(scope="module")
+def local_answers(workspace: Path) -> dict[str, dict[int, str]]:
+    """Each mini dataset's answers by index, from the per-sample `SPYTransformersVLM` path."""
     from vlmeval.dataset import build_dataset
 
     from vlmeval_spy.harness.hf_model import SPYTransformersVLM
+
+    local = SPYTransformersVLM(str(workspace / "tiny"))
+    assert local.generation_kwargs["max_new_tokens"] == MAX_NEW_TOKENS
+    answers = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LMUData", str(workspace / "lmu"))
+        for name in MINI:
+            dataset = build_dataset(name)
+            answers[name] = {
+                int(row["index"]): local.generate(message=dataset.build_prompt(row), dataset=name)
+                for _, row in dataset.data.iterrows()
+            }
+    return answers
+
+
+def test_served_answers_equal_local_greedy_answers(workspace: Path, local_answers, monkeypatch):
+    from vlmeval.dataset import build_dataset
+
     from vlmeval_spy.harness.served_model import SPYServedVLM
     from vlmeval_spy.harness.served_server import POOL
 
     monkeypatch.setenv("LMUData", str(workspace / "lmu"))
     dataset = build_dataset("SPY-Bench-Mini")
-    prompts = [dataset.build_prompt(dataset.data.iloc[i]) for i in range(len(dataset.data))]
-    local = SPYTransformersVLM(str(workspace / "tiny"))
-    expected = [local.generate(message=p, dataset="SPY-Bench-Mini") for p in prompts]
+    prompts = [dataset.build_prompt(row) for _, row in dataset.data.iterrows()]
     served = SPYServedVLM(str(workspace / "tiny"), serve="transformers", log_dir=str(workspace / "inproc"))
     try:
         with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(lambda p: served.generate(message=p, dataset="SPY-Bench-Mini"), prompts))
     finally:
         POOL.stop_all()
-    assert len(prompts) == 75 and served.max_new_tokens == local.generation_kwargs["max_new_tokens"] == MAX_NEW_TOKENS
-    assert answers == expected
+    assert len(prompts) == 75 and served.max_new_tokens == MAX_NEW_TOKENS
+    assert answers == list(local_answers["SPY-Bench-Mini"].values())
+
+
+def test_the_batching_server_answers_run_py_in_batches_as_the_local_path(workspace: Path, local_answers):
+    from vlmeval_spy.prediction_files import read_prediction_rows
+
+    work = workspace / "out-batched"
+    run = run_py(workspace, work.name, "--api-nproc", "16", model=BATCHED)
+    assert run.returncode == 0, run.stderr[-3000:]
+    (log,) = sorted((work / "served").glob(f"{BATCHED}-batched-*.log"))
+    sizes = [int(n) for n in re.findall(r"answered a batch of (\d+)", log.read_text())]
+    assert sum(sizes) == 150 and max(sizes) > 1, sizes  # both datasets, one server, batched
+    assert not alive(server_pid(log))
+    for dataset in MINI:
+        (predictions,) = work.glob(f"{BATCHED}/**/{BATCHED}_{dataset}.xlsx")
+        answers = {row["index"]: row["prediction"] for row in read_prediction_rows(predictions)}
+        assert answers == local_answers[dataset]
 
 
 def test_one_server_for_every_dataset_stopped_when_the_run_ends(workspace: Path):

@@ -73,7 +73,7 @@ def _serve_object(args: argparse.Namespace) -> dict[str, Any]:
         return {"endpoint": args.endpoint}
     if args.serve is None:
         if engine_args:
-            fail("add", "--engine-args and --tensor-parallel-size need --serve vllm (or transformers)")
+            fail("add", "--engine-args and --tensor-parallel-size need --serve (vllm, transformers or batched)")
         return {}
     if args.tensor_parallel_size is not None and args.serve != "vllm":
         fail("add", "--tensor-parallel-size is a vLLM engine argument: use it with --serve vllm")
@@ -159,8 +159,9 @@ def add_models_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--serve",
         choices=ENGINES,
-        help=f"answer through `vllm serve` (GPU, batched) or `transformers serve` (CPU too), started for "
-        f"each run ({SERVED_CLASS})",
+        help=f"answer through a server started for each run ({SERVED_CLASS}): `vllm serve` (GPU, batched), "
+        "`transformers serve` (CPU too, one request at a time) or `batched` (vlmeval_spy.serving.batched_server: "
+        "transformers with concurrent requests batched, CPU or GPU)",
     )
     p.add_argument(
         "--engine-args", help="more command-line arguments for the server, e.g. --engine-args='--max-model-len 8192'"

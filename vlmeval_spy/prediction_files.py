@@ -115,3 +115,24 @@ def read_prediction_rows(path: str | Path, required: tuple[str, ...] = ("index",
     if problems:
         raise SpyDataError(problems)
     return rows
+
+
+def count_answers_with(path: str | Path, markers: tuple[str, ...]) -> tuple[int, int]:
+    """`(answers containing any of markers, answers)` of a prediction file, for VLMEvalKit's `infer_fail_rate`.
+
+    Reads only the `prediction` column, an xlsx through calamine (under a second for 32,700 rows,
+    where a full load takes ten); a substring count needs no cell-for-cell exactness.
+    """
+    path = Path(path)
+    if path.suffix == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+        header = [str(h) for h in rows[0]] if rows else []
+        if "prediction" not in header:
+            raise SpyDataError([Problem(str(path), "not a prediction file: no prediction column")])
+        column = header.index("prediction")
+        answers = [str(row[column]) for row in rows[1:]]
+    else:
+        answers = [row["prediction"] for row in read_prediction_rows(path)]
+    return sum(any(marker in answer for marker in markers) for answer in answers), len(answers)

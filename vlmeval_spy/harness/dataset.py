@@ -20,6 +20,7 @@ from ..build import embedded_images_by_path, read_embedded_image, read_tsv
 from ..catalog import DATASETS, ensure_dataset
 from ..errors import Problem, SpyDataError
 from ..export import previous_answers, verdicts_path
+from ..prediction_files import count_answers_with
 from .judging import JudgeTask, judge_predictions, judge_report, select_judge
 from .outputs import judge_fail_counts, primary_metric, write_outputs
 from .predictions import exact_predictions
@@ -134,6 +135,17 @@ class SPYBenchDataset(ImageBaseDataset):
     def report_primary_metric(cls, metrics) -> dict:
         """The paper's headline, compliance accuracy, named with its judge (and marked when incomplete)."""
         return primary_metric(metrics)
+
+    @classmethod
+    def report_infer_err(cls, prediction_file) -> dict:
+        """The summary's `infer_fail_rate`, from the prediction column alone (VLMEvalKit loads the whole table)."""
+        if prediction_file is None or not Path(prediction_file).exists():
+            return {"failed": 0, "total": 0}
+        try:
+            failed, total = count_answers_with(prediction_file, tuple(cls.INFER_FAIL_MARKERS))
+        except (SpyDataError, OSError, ValueError):  # an unreadable file: VLMEvalKit's own reading and warning
+            return super().report_infer_err(prediction_file)
+        return {"failed": failed, "total": total}
 
     @classmethod
     def report_judge_err(cls, prediction_file, *, total_samples, judge_model=None, error_message=None) -> dict:

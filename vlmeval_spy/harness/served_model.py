@@ -13,15 +13,18 @@ same as `SPYTransformersVLM`). A sample the server answers with an error, after 
 VLMEvalKit's failure text (an `exception`, re-sent on the next run); a server that died stops
 the dataset with an error naming its log.
 
-Requests go through urllib3's connection pool with tenacity's retries rather than the openai
-client: against a fast server the openai client's request building costs more CPU than the
-answer (151 against 619 requests per second at 16 in flight on two cores, about 2 minutes of
-32,700 samples), and all of it is spent in the evaluating process.
+Requests go through `served_http` (a keep-alive connection per sending thread) with tenacity's
+retries rather than the openai client: against a fast server the openai client's request
+building costs more CPU than the answer (151 against 619 requests per second at 16 in flight on
+two cores, about 2 minutes of 32,700 samples), and all of it is spent in the evaluating process.
+For the same reason well-formed messages skip VLMEvalKit's `preproc_content`, and each image's
+data URL is built once for the samples that share it.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import mimetypes
 import os
@@ -29,19 +32,18 @@ from pathlib import Path
 from typing import Any
 
 import tenacity
-import urllib3
 import vlmeval.vlm
 from vlmeval.api.base import BaseAPI
 
+from ..serving.vlm_generation import DEFAULT_MAX_NEW_TOKENS
+from .served_http import KeepAliveClient, TransportError
 from .served_server import POOL, ServerError, ServerSpec, run_work_dir
 
-DEFAULT_MAX_NEW_TOKENS = 512
 FAIL_MSG = "Failed to obtain answer via API."
 """VLMEvalKit's failure text: its runs re-send samples whose prediction contains it."""
 REQUEST_TIMEOUT_S = 600.0
 SERVER_EXIT_WAIT_S = 2.0
 """After a failed request, how long to wait for a dying server's exit to be noticed."""
-MAX_CONNECTIONS = 64
 RETRY_WAIT = tenacity.wait_exponential(multiplier=0.5, max=8)
 
 
@@ -63,14 +65,31 @@ def checkpoint_max_new_tokens(model_path: str) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def vllm_pixel_args(min_pixels: int | None, max_pixels: int | None) -> list[str]:
-    """vLLM engine arguments giving a Qwen-style processor the same pixel bounds as `SPYTransformersVLM`."""
+def pixel_args(engine: str, min_pixels: int | None, max_pixels: int | None) -> list[str]:
+    """Server arguments giving a Qwen-style processor the same pixel bounds as `SPYTransformersVLM`."""
     bounds = {key: value for key, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels)) if value}
-    return ["--mm-processor-kwargs", json.dumps(bounds)] if bounds else []
+    if not bounds:
+        return []
+    if engine == "vllm":
+        return ["--mm-processor-kwargs", json.dumps(bounds)]
+    if engine == "batched":
+        return [arg for key, value in bounds.items() for arg in (f"--{key.replace('_', '-')}", str(value))]
+    raise ValueError(
+        "min_pixels/max_pixels reach the server only with serve='vllm' or 'batched'; `transformers serve` "
+        "uses the image processor saved with the checkpoint"
+    )
 
 
 def image_url(path: str) -> str:
     """The image file as a data URL (its original bytes: no re-encoding)."""
+    stat = os.stat(path)
+    return _data_url(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _data_url(path: str, mtime_ns: int, size: int) -> str:
+    # Keyed by modification time and size too: an image rewritten in place is read again.
+    # Consecutive samples share their item's image, so a few entries avoid most reads.
     mime = mimetypes.guess_type(path)[0] or "image/jpeg"
     return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
 
@@ -86,6 +105,10 @@ def openai_content(items: list[dict]) -> list[dict]:
         else:
             raise ValueError(f"SPYServedVLM accepts text and images, got a {item['type']!r} item")
     return content
+
+
+def _is_item(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("type") in ("text", "image") and isinstance(item.get("value"), str)
 
 
 class SPYServedVLM(BaseAPI):
@@ -112,30 +135,27 @@ class SPYServedVLM(BaseAPI):
         log_dir: str | None = None,
         **generation_kwargs: Any,
     ) -> None:
-        """Serve `model_path` with `serve` ("vllm" or "transformers"), or ask `endpoint` for model `model_path`.
+        """Serve `model_path` with `serve` ("vllm", "transformers" or "batched"), or ask `endpoint` for it.
 
         `serve_args` go to the server's command line as they are (e.g. `["--tensor-parallel-size",
-        "4"]`); `min_pixels`/`max_pixels` become vLLM's `--mm-processor-kwargs`. Other keyword
-        arguments are request fields (e.g. `{"repetition_penalty": 1.05}` for vLLM).
+        "4"]`); `min_pixels`/`max_pixels` become vLLM's `--mm-processor-kwargs` or the batched
+        server's `--min-pixels`/`--max-pixels`. Other keyword arguments are request fields (e.g.
+        `{"repetition_penalty": 1.05}` for vLLM).
         """
         if (serve is None) == (endpoint is None):
-            raise ValueError("SPYServedVLM needs exactly one of serve='vllm'|'transformers' and endpoint=URL")
+            raise ValueError("SPYServedVLM needs exactly one of serve='vllm'|'transformers'|'batched' and endpoint=URL")
         super().__init__(retry=retry, system_prompt=system_prompt, verbose=False)
         self.model_path = model_path
         self.max_new_tokens = max_new_tokens or checkpoint_max_new_tokens(model_path) or DEFAULT_MAX_NEW_TOKENS
         self.generation_kwargs = generation_kwargs
         self.server = None
         if serve is not None:
-            args = [*vllm_pixel_args(min_pixels, max_pixels), *serve_args] if serve == "vllm" else list(serve_args)
-            if serve != "vllm" and (min_pixels or max_pixels):
-                raise ValueError(
-                    "min_pixels/max_pixels reach the server only with serve='vllm'; `transformers serve` "
-                    "uses the image processor saved with the checkpoint"
-                )
+            args = [*pixel_args(serve, min_pixels, max_pixels), *serve_args]
             spec = ServerSpec(serve, model_path, served_name or Path(model_path).name or model_path, tuple(args))
             self.server = POOL.acquire(spec, Path(log_dir) if log_dir else run_work_dir() / "served", startup_timeout)
             # `transformers serve MODEL` knows the model by the path it was given.
-            base_url, self.served_name = self.server.base_url, spec.served_name if serve == "vllm" else model_path
+            base_url = self.server.base_url
+            self.served_name = model_path if serve == "transformers" else spec.served_name
         else:
             if min_pixels or max_pixels:
                 raise ValueError("min_pixels/max_pixels cannot be set for an endpoint: configure them on its server")
@@ -143,16 +163,14 @@ class SPYServedVLM(BaseAPI):
         key = os.environ.get(api_key_env, "") if api_key_env else ""
         self.base_url = base_url
         self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key or 'EMPTY'}"}
-        self.http = urllib3.PoolManager(
-            maxsize=MAX_CONNECTIONS, retries=False, timeout=urllib3.Timeout(connect=30, read=timeout)
-        )
+        self.http = KeepAliveClient(base_url, timeout)
         if endpoint is not None:
             self._check_endpoint()
 
     def _check_endpoint(self) -> None:
         try:
-            self.http.request("GET", f"{self.base_url}/models", headers=self.headers, timeout=10)
-        except urllib3.exceptions.HTTPError as err:  # any answer will do: some servers list no models
+            self.http.request("GET", "/models", headers=self.headers, timeout=10)
+        except TransportError as err:  # any answer will do: some servers list no models
             raise ServerError(
                 f"the endpoint {self.base_url} does not answer ({type(err).__name__}: {err}); start "
                 "the server first, or check the URL (it usually ends in /v1)"
@@ -163,20 +181,28 @@ class SPYServedVLM(BaseAPI):
 
     def generate(self, message, dataset: str | None = None, **kwargs: Any) -> str:
         """Answer one VLMEvalKit message; BaseAPI's random pre-request sleep is left out."""
-        items = self.preproc_content(message)
-        return self._complete([{"role": "user", "content": openai_content(items)}])
+        return self._complete([{"role": "user", "content": openai_content(self._content_items(message))}])
 
     def chat(self, messages: list[dict], dataset: str | None = None, **kwargs: Any) -> str:
         """Answer the last user turn of a conversation (`[{"role": ..., "content": [...]}, ...]`)."""
         return self._complete(
             [
-                {"role": turn["role"], "content": openai_content(self.preproc_content(turn["content"]))}
+                {"role": turn["role"], "content": openai_content(self._content_items(turn["content"]))}
                 for turn in messages
             ]
         )
 
     def chat_inner(self, messages: list[dict], dataset: str | None = None, **kwargs: Any) -> tuple[int, str, None]:
         return 0, self.chat(messages, dataset=dataset), None
+
+    def _content_items(self, message: Any) -> list[dict]:
+        """The message as content items; VLMEvalKit's `preproc_content` only where it is not one already.
+
+        Its checks (URL validation, file type sniffing) cost more CPU than the request they guard.
+        """
+        if isinstance(message, list) and all(_is_item(item) for item in message):
+            return message
+        return self.preproc_content(message)
 
     def _complete(self, messages: list[dict]) -> str:
         if self.system_prompt:
@@ -192,13 +218,13 @@ class SPYServedVLM(BaseAPI):
             stop=tenacity.stop_after_attempt(self.retry) | self._server_stopped,
             wait=RETRY_WAIT,
             reraise=True,
-            retry=tenacity.retry_if_exception_type((urllib3.exceptions.HTTPError, RetryableStatus)),
+            retry=tenacity.retry_if_exception_type((TransportError, RetryableStatus)),
         )
         try:
             reply = retrying(self._post, json.dumps(body).encode("utf-8"))
             answer = reply["choices"][0]["message"]["content"]
         except (
-            urllib3.exceptions.HTTPError,
+            TransportError,
             RetryableStatus,
             RefusedRequest,
             ValueError,
@@ -215,12 +241,12 @@ class SPYServedVLM(BaseAPI):
         return self.server is not None and not self.server.alive()
 
     def _post(self, body: bytes) -> dict:
-        response = self.http.request("POST", f"{self.base_url}/chat/completions", body=body, headers=self.headers)
-        text = response.data.decode("utf-8", errors="replace")
-        if response.status == 429 or response.status >= 500:
-            raise RetryableStatus(f"HTTP {response.status}: {text[:500]}")
-        if response.status != 200:
-            raise RefusedRequest(f"HTTP {response.status}: {text[:500]}")
+        status, data = self.http.request("POST", "/chat/completions", body=body, headers=self.headers)
+        text = data.decode("utf-8", errors="replace")
+        if status == 429 or status >= 500:
+            raise RetryableStatus(f"HTTP {status}: {text[:500]}")
+        if status != 200:
+            raise RefusedRequest(f"HTTP {status}: {text[:500]}")
         return json.loads(text)
 
 

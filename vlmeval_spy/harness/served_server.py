@@ -1,4 +1,4 @@
-"""Model servers started for a run: `vllm serve` or `transformers serve` on a free loopback port.
+"""Model servers started for a run: `vllm serve`, `transformers serve` or our batching server on a free loopback port.
 
 One server runs at a time per process. Every model object (and every dataset) of the same
 served checkpoint shares it; asking for another checkpoint stops the previous server first,
@@ -24,8 +24,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-ENGINES = ("vllm", "transformers")
-STARTUP_TIMEOUT_S = {"vllm": 1800.0, "transformers": 900.0}
+from ..model_registry import ENGINES
+
+STARTUP_TIMEOUT_S = {"vllm": 1800.0, "transformers": 900.0, "batched": 900.0}
 """How long a server may take to load its model before the run gives up (large checkpoints load slowly)."""
 POLL_S = 0.5
 LOG_TAIL_LINES = 25
@@ -64,6 +65,18 @@ def server_command(spec: ServerSpec, port: int) -> list[str]:
     common = [spec.model, "--host", "127.0.0.1", "--port", str(port)]
     if spec.engine == "vllm":
         return [executable("vllm"), "serve", *common, "--served-model-name", spec.served_name, *spec.args]
+    if spec.engine == "batched":
+        return [
+            sys.executable,
+            "-m",
+            "vlmeval_spy.serving.batched_server",
+            *common,
+            "--served-model-name",
+            spec.served_name,
+            "--log-level",
+            "info",
+            *spec.args,
+        ]
     # `transformers serve MODEL` preloads MODEL and answers every request with it.
     return [executable("transformers"), "serve", *common, "--log-level", "info", *spec.args]
 

@@ -1,0 +1,246 @@
+"""The batching server's parts without a model: batch assembly, request parsing, endpoint errors; and its HTTP client.
+
+The server with the tiny Qwen2-VL, through `run.py`, is in `test_served_lifecycle.py`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+import uvicorn
+from PIL import Image
+
+from vlmeval_spy.harness.served_http import KeepAliveClient, TransportError
+from vlmeval_spy.serving import batched_server
+from vlmeval_spy.serving.batched_server import (
+    BadRequest,
+    Batcher,
+    build_app,
+    chat_conversation,
+    decoding_settings,
+)
+from vlmeval_spy.serving.vlm_generation import Answer
+
+GREEDY = decoding_settings({}, 8)
+
+
+def png_url(color=(200, 20, 20)) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), color).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.fixture
+def batches(monkeypatch) -> list[list[str]]:
+    """Every `answer_batch` call's texts; each conversation's answer is its own text."""
+    seen: list[list[str]] = []
+
+    def answer(processor, model, conversations, images, generation):
+        texts = [c[-1]["content"][0]["text"] for c in conversations]
+        if "boom" in texts:
+            raise RuntimeError("out of memory")
+        seen.append(texts)
+        return [Answer(f"{t}|{generation['max_new_tokens']}", 3, True) for t in texts]
+
+    monkeypatch.setattr(batched_server, "answer_batch", answer)
+    return seen
+
+
+def ask(batcher: Batcher, text: str, settings=GREEDY) -> Future:
+    return batcher.submit([{"role": "user", "content": [{"type": "text", "text": text}]}], [], settings)
+
+
+def test_requests_arriving_together_share_batches_up_to_the_limit(batches):
+    batcher = Batcher(None, None, max_batch_size=4, gap_s=0.2, max_wait_s=2.0)
+    futures = [ask(batcher, str(i)) for i in range(6)]
+    assert [f.result(10).text for f in futures] == [f"{i}|8" for i in range(6)]
+    assert batches == [["0", "1", "2", "3"], ["4", "5"]]
+
+
+def test_requests_with_other_decoding_settings_wait_for_their_own_batch(batches):
+    batcher = Batcher(None, None, max_batch_size=8, gap_s=0.2, max_wait_s=2.0)
+    longer = decoding_settings({"max_tokens": 32}, 8)
+    futures = [ask(batcher, "a"), ask(batcher, "b", longer), ask(batcher, "c"), ask(batcher, "d", longer)]
+    assert [f.result(10).text for f in futures] == ["a|8", "b|32", "c|8", "d|32"]
+    assert batches == [["a", "c"], ["b", "d"]]
+
+
+def test_a_batch_starts_once_requests_stop_coming(batches):
+    batcher = Batcher(None, None, max_batch_size=16, gap_s=0.05, max_wait_s=5.0)
+    first = ask(batcher, "early")
+    first.result(10)
+    time.sleep(0.2)
+    late = ask(batcher, "late")
+    assert late.result(10).text == "late|8" and batches == [["early"], ["late"]]
+
+
+def test_a_failed_batch_fails_its_requests_and_the_next_batch_runs(batches):
+    batcher = Batcher(None, None, max_batch_size=2, gap_s=0.2, max_wait_s=2.0)
+    failed = [ask(batcher, "boom"), ask(batcher, "x")]
+    for future in failed:
+        with pytest.raises(RuntimeError, match="out of memory"):
+            future.result(10)
+    assert ask(batcher, "after").result(10).text == "after|8"
+
+
+def test_decoding_is_greedy_unless_a_temperature_asks_for_sampling():
+    assert dict(decoding_settings({}, 512)) == {"max_new_tokens": 512, "do_sample": False}
+    assert dict(decoding_settings({"max_tokens": 64, "temperature": 0}, 512)) == {
+        "max_new_tokens": 64,
+        "do_sample": False,
+    }
+    sampled = dict(decoding_settings({"max_completion_tokens": 9, "temperature": 0.7, "top_p": 0.9}, 512))
+    assert sampled == {"max_new_tokens": 9, "do_sample": True, "temperature": 0.7, "top_p": 0.9}
+    with pytest.raises(BadRequest, match="max_tokens must be a positive integer"):
+        decoding_settings({"max_tokens": "many"}, 512)
+
+
+def test_messages_become_the_chat_template_conversation_with_images_in_order():
+    conversation, images = chat_conversation(
+        [
+            {"role": "system", "content": "Be brief."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": png_url((1, 2, 3))}},
+                    {"type": "text", "text": "What is shown?"},
+                    {"type": "image_url", "image_url": {"url": png_url((4, 5, 6))}},
+                ],
+            },
+        ]
+    )
+    assert conversation == [
+        {"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+        {
+            "role": "user",
+            "content": [{"type": "image"}, {"type": "text", "text": "What is shown?"}, {"type": "image"}],
+        },
+    ]
+    assert [image.getpixel((0, 0)) for image in images] == [(1, 2, 3), (4, 5, 6)]
+
+
+@pytest.mark.parametrize(
+    "messages,message",
+    [
+        ([], "messages must be a non-empty list"),
+        ([{"content": "hi"}], r"messages\[0\] needs a role"),
+        ([{"role": "user", "content": [{"type": "input_audio"}]}], r"messages\[0\]\.content\[0\]: this server takes"),
+        (
+            [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/a.png"}}]}],
+            r"messages\[0\]\.content\[0\]: images must be base64 data URLs",
+        ),
+        (
+            [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}],
+            r"messages\[0\]\.content\[0\]: the image cannot be read",
+        ),
+    ],
+)
+def test_bad_messages_are_refused_naming_the_part(messages, message):
+    with pytest.raises(BadRequest, match=message):
+        chat_conversation(messages)
+
+
+class InstantBatcher:
+    """Answers at once with the request's last text, upper-cased."""
+
+    def submit(self, conversation, images, settings) -> Future:
+        future: Future = Future()
+        future.set_result(Answer(conversation[-1]["content"][-1]["text"].upper(), 2, len(images) == 0))
+        return future
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(InstantBatcher(), ["tiny", "/ckpt/tiny"], 8), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/v1"
+    server.should_exit = True
+    thread.join(10)
+
+
+def post(url: str, body) -> tuple[int, dict]:
+    status, data = KeepAliveClient(url, 10).request(
+        "POST", "/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    return status, json.loads(data)
+
+
+def test_the_endpoint_answers_in_openai_shape(app_url: str):
+    status, reply = post(app_url, {"model": "tiny", "messages": [{"role": "user", "content": "hello"}]})
+    assert status == 200
+    assert reply["object"] == "chat.completion" and reply["model"] == "tiny"
+    assert reply["choices"][0]["message"] == {"role": "assistant", "content": "HELLO"}
+    assert reply["choices"][0]["finish_reason"] == "stop" and reply["usage"] == {"completion_tokens": 2}
+    image_then_text = [{"type": "image_url", "image_url": {"url": png_url()}}, {"type": "text", "text": "two"}]
+    status, reply = post(app_url, {"model": "/ckpt/tiny", "messages": [{"role": "user", "content": image_then_text}]})
+    assert status == 200 and reply["choices"][0]["message"]["content"] == "TWO"
+    assert reply["choices"][0]["finish_reason"] == "length"  # InstantBatcher's answers with images ran out
+    status, models = KeepAliveClient(app_url, 10).request("GET", "/models")
+    assert status == 200 and [m["id"] for m in json.loads(models)["data"]] == ["tiny"]
+
+
+@pytest.mark.parametrize(
+    "body,status,message",
+    [
+        ({"model": "other", "messages": [{"role": "user", "content": "hi"}]}, 404, "'other' does not exist"),
+        ({"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "stream": True}, 400, "not streamed"),
+        ({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "video"}]}]}, 400, "content[0]"),
+        ([1, 2], 400, "must be a JSON object"),
+    ],
+)
+def test_the_endpoint_refuses_what_it_cannot_answer(app_url: str, body, status: int, message: str):
+    got, reply = post(app_url, body)
+    assert got == status and message in reply["detail"]
+
+
+def test_the_client_sends_again_on_a_new_connection_when_the_server_closed_the_old_one():
+    """A keep-alive connection the server closed after its answer (without saying so) is replaced."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    connections = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            connections.append(conn)
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = KeepAliveClient(f"http://127.0.0.1:{listener.getsockname()[1]}/v1", 10)
+    assert client.request("POST", "/chat/completions", b"{}") == (200, b"ok")
+    time.sleep(0.1)
+    assert client.request("POST", "/chat/completions", b"{}") == (200, b"ok")
+    assert len(connections) == 2
+    listener.close()
+
+
+def test_the_client_reports_no_answer_as_a_transport_error(tmp_path: Path):
+    with pytest.raises(TransportError, match="ConnectionRefusedError"):
+        KeepAliveClient(f"http://127.0.0.1:{free_port()}/v1", 5).request("GET", "/models")
+    with pytest.raises(ValueError, match="not an http"):
+        KeepAliveClient("localhost:8000", 5)
+    assert KeepAliveClient("https://api.example.org/v1", 5).connection_class.__name__ == "HTTPSConnection"

@@ -1,0 +1,264 @@
+"""An OpenAI-compatible chat server that answers concurrent requests in batches, on CPU or GPU.
+
+`transformers serve` answers requests with images one at a time, and vLLM needs a GPU, so on a
+CPU nothing batched what `run.py --api-nproc N` sends. This server collects up to
+`--max-batch-size` requests (see `Batcher` for when a batch starts) and answers them with one
+`generate` through `vlm_generation.answer_batch`, the code `SPYTransformersVLM`
+answers with: same chat template, image processing and greedy decoding. Requests with other
+decoding settings go to the next batch.
+
+    python -m vlmeval_spy.serving.batched_server MODEL [--host 127.0.0.1] [--port 8000]
+        [--served-model-name NAME] [--max-batch-size 16] [--batch-gap-ms 20] [--batch-max-wait-ms 250]
+        [--min-pixels N] [--max-pixels N] [--dtype D] [--device-map M]
+
+Endpoints: `POST /v1/chat/completions` (not streamed; images as `data:` URLs), `GET /v1/models`,
+`GET /health` (answers once the model is loaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import io
+import logging
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from PIL import Image, UnidentifiedImageError
+
+from .vlm_generation import Answer, answer_batch, greedy_settings, load_image, load_vlm
+
+Settings = tuple[tuple[str, Any], ...]
+log = logging.getLogger(__name__)
+
+
+class BadRequest(ValueError):
+    """A request this server cannot answer (HTTP 400)."""
+
+
+@dataclass
+class Pending:
+    conversation: list[dict]
+    images: list[Image.Image]
+    settings: Settings
+    future: Future = field(default_factory=Future)
+
+
+class Batcher:
+    """Answers pending requests in batches of up to `max_batch_size` on one worker thread.
+
+    A batch starts when it is full, when no request has come for `gap_s`, or `max_wait_s` after
+    its first request. Clients answered together send their next requests together, but spread
+    over tens of milliseconds (each is built and parsed in turn); waiting for the gap, not a fixed
+    time, keeps them in one batch instead of a full one and a few stragglers, at any concurrency.
+    """
+
+    def __init__(self, processor: Any, model: Any, max_batch_size: int, gap_s: float, max_wait_s: float):
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
+        self.processor, self.model = processor, model
+        self.max_batch_size, self.gap_s, self.max_wait_s = max_batch_size, gap_s, max_wait_s
+        self.queue: queue.Queue[Pending] = queue.Queue()
+        self.carried: list[Pending] = []  # taken from the queue for a batch with other settings
+        threading.Thread(target=self._work, name="batcher", daemon=True).start()
+
+    def submit(self, conversation: list[dict], images: list[Image.Image], settings: Settings) -> Future:
+        pending = Pending(conversation, images, settings)
+        self.queue.put(pending)
+        return pending.future
+
+    def _work(self) -> None:
+        while True:
+            batch = self._next_batch()
+            start = time.perf_counter()
+            try:
+                answers = answer_batch(
+                    self.processor,
+                    self.model,
+                    [p.conversation for p in batch],
+                    [p.images for p in batch],
+                    dict(batch[0].settings),
+                )
+            except Exception as err:  # every request of the batch gets the error, the server lives on
+                for pending in batch:
+                    pending.future.set_exception(err)
+                continue
+            log.info("answered a batch of %d in %.0f ms", len(batch), 1000 * (time.perf_counter() - start))
+            for pending, answer in zip(batch, answers, strict=True):
+                pending.future.set_result(answer)
+
+    def _next_batch(self) -> list[Pending]:
+        """The oldest request and the requests with its settings that come before the batch starts."""
+        first = self.carried.pop(0) if self.carried else self.queue.get()
+        batch, others = [first], []
+        for pending in self.carried:
+            fits = pending.settings == first.settings and len(batch) < self.max_batch_size
+            (batch if fits else others).append(pending)
+        deadline = time.monotonic() + self.max_wait_s
+        while len(batch) < self.max_batch_size:
+            wait = min(self.gap_s, deadline - time.monotonic())
+            try:
+                pending = self.queue.get(timeout=max(0.0, wait))
+            except queue.Empty:
+                break
+            (batch if pending.settings == first.settings else others).append(pending)
+        self.carried = others
+        return batch
+
+
+def decoding_settings(body: dict, default_max_new_tokens: int) -> Settings:
+    """`generate` settings of a request: greedy unless a positive temperature asks for sampling."""
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens")) or default_max_new_tokens
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        raise BadRequest(f"max_tokens must be a positive integer, got {max_tokens!r}")
+    settings: dict[str, Any] = {"max_new_tokens": max_tokens, "do_sample": False}
+    temperature = body.get("temperature")
+    if temperature:
+        settings.update(do_sample=True, temperature=float(temperature), top_p=float(body.get("top_p") or 1.0))
+    return tuple(sorted(settings.items()))
+
+
+def chat_conversation(messages: Any) -> tuple[list[dict], list[Image.Image]]:
+    """OpenAI chat messages -> chat-template conversation and its images, in order."""
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("messages must be a non-empty list")
+    conversation, images = [], []
+    for number, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise BadRequest(f"messages[{number}] needs a role")
+        content = message.get("content")
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        if not isinstance(content, list):
+            raise BadRequest(f"messages[{number}].content must be a string or a list of parts")
+        parts = []
+        for index, part in enumerate(content):
+            where = f"messages[{number}].content[{index}]"
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text":
+                parts.append({"type": "text", "text": part.get("text", "")})
+            elif kind == "image_url":
+                parts.append({"type": "image"})
+                images.append(data_url_image((part.get("image_url") or {}).get("url"), where))
+            else:
+                raise BadRequest(f"{where}: this server takes text and image_url parts, got {kind!r}")
+        conversation.append({"role": message["role"], "content": parts})
+    return conversation, images
+
+
+def data_url_image(url: Any, where: str) -> Image.Image:
+    """The image in a `data:<mime>;base64,<bytes>` URL (this server fetches nothing)."""
+    if not isinstance(url, str) or not url.startswith("data:") or ";base64," not in url:
+        raise BadRequest(f"{where}: images must be base64 data URLs (data:image/png;base64,...)")
+    try:
+        return load_image(io.BytesIO(base64.b64decode(url.split(",", 1)[1], validate=True)))
+    except (binascii.Error, UnidentifiedImageError, OSError) as err:
+        raise BadRequest(f"{where}: the image cannot be read ({type(err).__name__}: {err})") from None
+
+
+def completion(model_name: str, answer: Answer) -> dict:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model_name,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text},
+                "finish_reason": "stop" if answer.stopped else "length",
+            }
+        ],
+        "usage": {"completion_tokens": answer.tokens},
+    }
+
+
+def build_app(batcher: Batcher, names: list[str], default_max_new_tokens: int) -> FastAPI:
+    """The FastAPI app; `names` are the model names requests may ask for (the first is listed)."""
+    app = FastAPI(title="SPY-Bench batched server")
+    listed = names[0]
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/v1/models")
+    def models() -> dict:
+        return {"object": "list", "data": [{"id": listed, "object": "model", "owned_by": "spy-bench"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> dict:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise HTTPException(400, "the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise HTTPException(400, "the body must be a JSON object")
+        if body.get("model") not in names:
+            raise HTTPException(404, f"the model {body.get('model')!r} does not exist here: ask for {listed!r}")
+        if body.get("stream") or (body.get("n") or 1) != 1:
+            raise HTTPException(400, "this server answers with one choice, not streamed")
+        try:
+            settings = decoding_settings(body, default_max_new_tokens)
+            conversation, images = chat_conversation(body.get("messages"))
+        except BadRequest as err:
+            raise HTTPException(400, str(err)) from None
+        try:
+            answer = await asyncio.wrap_future(batcher.submit(conversation, images, settings))
+        except Exception as err:
+            raise HTTPException(500, f"generation failed: {type(err).__name__}: {err}") from None
+        return completion(body["model"], answer)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="checkpoint folder (or Hugging Face id where the hub is reachable)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--served-model-name", help="the name requests use (default: MODEL)")
+    parser.add_argument("--max-batch-size", type=int, default=16, help="requests answered by one generate")
+    parser.add_argument(
+        "--batch-gap-ms", type=float, default=20.0, help="a batch starts once no request has come for this long"
+    )
+    parser.add_argument(
+        "--batch-max-wait-ms", type=float, default=250.0, help="and at the latest this long after its first request"
+    )
+    parser.add_argument("--min-pixels", type=int, help="Qwen-style image processors: fewest pixels per image")
+    parser.add_argument("--max-pixels", type=int, help="Qwen-style image processors: most pixels per image")
+    parser.add_argument("--dtype", help="e.g. bfloat16 (default: bfloat16 on GPU, the checkpoint's on CPU)")
+    parser.add_argument("--device-map", help="e.g. cpu, cuda:0, auto (default: all GPUs, else CPU)")
+    parser.add_argument("--attn-implementation", help="e.g. sdpa, flash_attention_2")
+    parser.add_argument("--trust-remote-code", action="store_true")
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+
+    import uvicorn
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    processor, model = load_vlm(
+        args.model,
+        device_map=args.device_map,
+        dtype=args.dtype,
+        attn_implementation=args.attn_implementation,
+        min_pixels=args.min_pixels,
+        max_pixels=args.max_pixels,
+        trust_remote_code=args.trust_remote_code,
+    )
+    batcher = Batcher(processor, model, args.max_batch_size, args.batch_gap_ms / 1000, args.batch_max_wait_ms / 1000)
+    names = [args.served_model_name or args.model, args.model]
+    app = build_app(batcher, names, greedy_settings(model)["max_new_tokens"])
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+
+
+if __name__ == "__main__":
+    main()
