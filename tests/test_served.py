@@ -196,6 +196,7 @@ def test_patches_are_installed_where_vlmevalkit_looks_them_up():
 
     assert vlmeval.inference.track_progress_rich.spy_bench_patch
     assert vlmeval.inference_api.APIEvalPipeline._produce_image_tasks.spy_bench_patch
+    assert vlmeval.inference_api.APIEvalPipeline._save_checkpoint.spy_bench_patch
     assert OpenAISDKWrapper.generate_inner.spy_bench_patch and OpenAISDKWrapper.use_custom_prompt.spy_bench_patch
     # The internals the patches rely on: fails when VLMEvalKit moves them.
     api = inspect.getsource(vlmeval.inference.infer_data_api)
@@ -204,6 +205,8 @@ def test_patches_are_installed_where_vlmevalkit_looks_them_up():
     assert "model = cfg.model_obj" in produce and "model.use_custom_prompt(dataset_name)" in produce
     inner = inspect.getsource(OpenAISDKWrapper.generate_inner.__wrapped__)
     assert "self.adapter.process_inputs(inputs, dataset)" in inner
+    worker = inspect.getsource(vlmeval.inference_api.APIEvalPipeline._worker)  # the last answer is told by `processed`
+    assert worker.index("self._save_checkpoint(task.dataset_name, result_item)") < worker.index("cfg.processed += 1")
 
 
 def test_checkpoint_is_written_at_intervals_and_when_requests_end(tmp_path: Path, monkeypatch):
@@ -221,6 +224,39 @@ def test_checkpoint_is_written_at_intervals_and_when_requests_end(tmp_path: Path
     assert answers == [f"Q{i}" for i in range(200)]
     assert writes == [200]  # once, not after every answer
     assert pickle.loads(Path(save).read_bytes()) == {str(i): f"Q{i}" for i in range(200)}
+
+
+def test_api_mode_checkpoints_spy_answers_at_intervals_and_others_after_each(tmp_path: Path, monkeypatch):
+    """`--api-mode`'s `_save_checkpoint` (installed by the plugin) on a SPY-Bench dataset and on another."""
+    import threading
+    from types import SimpleNamespace
+
+    import vlmeval.inference_api
+
+    save_checkpoint = vlmeval.inference_api.APIEvalPipeline._save_checkpoint
+    writes = []
+    real_write = api_inference.write_checkpoint
+    monkeypatch.setattr(api_inference, "write_checkpoint", lambda p, res: (writes.append(len(res)), real_write(p, res)))
+    monkeypatch.setattr(api_inference, "CHECKPOINT_INTERVAL_S", 3600)
+    path = {name: tmp_path / f"M_{name}_checkpoint.pkl" for name in ("SPY-Bench", "MME")}
+    path["SPY-Bench"].write_bytes(pickle.dumps({"old": "kept"}))
+    pipeline = SimpleNamespace(
+        states={name: SimpleNamespace(processed=0, total_samples=50) for name in path},
+        file_locks={name: threading.Lock() for name in path},
+        _get_checkpoint_file=lambda name: path[name],
+    )
+    for i in range(49):
+        for name in path:
+            save_checkpoint(pipeline, name, {"index": str(i), "prediction": f"a{i}"})
+            pipeline.states[name].processed += 1
+    assert writes == [2]  # the first answer, then nothing for an hour
+    assert len(pickle.loads(path["MME"].read_bytes())) == 49  # VLMEvalKit's own: after every answer
+    pipeline.spy_bench_checkpoints.flush()  # at exit, e.g. after Ctrl-C
+    assert pickle.loads(path["SPY-Bench"].read_bytes()) == {"old": "kept", **{str(i): f"a{i}" for i in range(49)}}
+    save_checkpoint(pipeline, "SPY-Bench", {"index": "49", "prediction": "a49"})  # the last: written at once
+    assert writes == [2, 50, 51] and len(pickle.loads(path["SPY-Bench"].read_bytes())) == 51
+    pipeline.spy_bench_checkpoints.flush()
+    assert writes == [2, 50, 51]  # nothing pending: a checkpoint the final result replaced is not rewritten
 
 
 def test_an_error_keeps_every_answer_received(tmp_path: Path):

@@ -6,11 +6,12 @@ runs VLMEvalKit's own code):
 1. Checkpoints. `infer_data_api` hands its requests to `track_progress_rich`, which re-dumps the
    whole checkpoint after every answer: on 32,700 samples that is 32,700 dumps of a file growing
    to megabytes, quadratic in the number of answers (179 s against 1 s for the interval
-   checkpoint, with 300-character answers: `scripts/bench_infer.py`). Here the checkpoint (same
-   file, same format, so VLMEvalKit resumes from it) is written every `CHECKPOINT_INTERVAL_S`
-   seconds and when the requests end, however they end (all answered, an error such as a dead
-   server, Ctrl-C); each write is atomic, so a killed run never leaves a truncated checkpoint,
-   and loses at most the last interval's answers.
+   checkpoint, with 300-character answers: `scripts/bench_infer.py`). `--api-mode`'s pipeline
+   does the same in `_save_checkpoint`. Here the checkpoint (same file, same format, so
+   VLMEvalKit resumes from it) is written every `CHECKPOINT_INTERVAL_S` seconds and when the
+   requests end, however they end (all answered, an error such as a dead server, Ctrl-C); each
+   write is atomic, so a killed run never leaves a truncated checkpoint, and loses at most the
+   last interval's answers.
 2. Prompts. The dataset's prompt is the benchmark (`force_use_dataset_prompt`), but `--api-mode`
    asks the model's `use_custom_prompt` anyway, and OpenAI-compatible models with a model adapter
    (`--custom-prompt internvl3`, ...) rewrite the messages inside `generate_inner` in every mode
@@ -24,6 +25,7 @@ internals they wrap move.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import functools
 import itertools
@@ -121,6 +123,59 @@ def _checkpointed(original: Callable) -> Callable:
     return track_progress_rich
 
 
+class _PipelineCheckpoints:
+    """One `APIEvalPipeline`'s SPY-Bench checkpoints: the answers in memory, written at intervals."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, dict] = {}
+        self.written_at: dict[str, float] = {}
+        self.dirty: dict[str, str] = {}  # dataset -> checkpoint path with answers not yet written
+        atexit.register(self.flush)  # Ctrl-C, a failed sample: the tail of answers is written at exit
+
+    def record(self, dataset: str, path: str, index: Any, answer: Any, last: bool) -> None:
+        if dataset not in self.answers:  # earlier runs' answers stay, as VLMEvalKit's load-and-merge keeps them
+            self.answers[dataset] = load_checkpoint(path)
+        self.answers[dataset][index] = answer
+        self.dirty[dataset] = path
+        if last or time.monotonic() - self.written_at.get(dataset, float("-inf")) >= CHECKPOINT_INTERVAL_S:
+            self.write(dataset)
+
+    def write(self, dataset: str) -> None:
+        write_checkpoint(self.dirty.pop(dataset), self.answers[dataset])
+        self.written_at[dataset] = time.monotonic()
+
+    def flush(self) -> None:
+        for dataset in list(self.dirty):
+            self.write(dataset)
+
+
+def _checkpoint_at_intervals(original: Callable) -> Callable:
+    """`APIEvalPipeline._save_checkpoint` writing SPY-Bench checkpoints every `CHECKPOINT_INTERVAL_S`.
+
+    VLMEvalKit's loads and re-dumps the whole checkpoint after every answer, on the event loop.
+    The last answer of a dataset is written at once (the final result file then replaces the
+    checkpoint), and whatever is pending when the process exits.
+    """
+
+    @functools.wraps(original)
+    def save_checkpoint(self, dataset_name: str, result: dict) -> None:
+        if not is_spy_dataset(dataset_name):
+            return original(self, dataset_name, result)
+        checkpoints = self.__dict__.setdefault("spy_bench_checkpoints", _PipelineCheckpoints())
+        cfg = self.states[dataset_name]
+        with self.file_locks[dataset_name]:
+            checkpoints.record(
+                dataset_name,
+                str(self._get_checkpoint_file(dataset_name)),
+                result["index"],
+                result["prediction"],
+                last=cfg.processed + 1 >= cfg.total_samples,  # `processed` counts this answer after the call
+            )
+
+    save_checkpoint.spy_bench_patch = True
+    return save_checkpoint
+
+
 def _dataset_prompt_first(original: Callable) -> Callable:
     """`APIEvalPipeline._produce_image_tasks` that never uses a model's custom prompt for SPY-Bench datasets."""
 
@@ -174,6 +229,8 @@ def install() -> None:
     pipeline = vlmeval.inference_api.APIEvalPipeline
     if not getattr(pipeline._produce_image_tasks, "spy_bench_patch", False):
         pipeline._produce_image_tasks = _dataset_prompt_first(pipeline._produce_image_tasks)
+    if not getattr(pipeline._save_checkpoint, "spy_bench_patch", False):
+        pipeline._save_checkpoint = _checkpoint_at_intervals(pipeline._save_checkpoint)
     for hook, dataset_of in _ADAPTER_HOOKS.items():
         method = getattr(OpenAISDKWrapper, hook)
         if not getattr(method, "spy_bench_patch", False):
