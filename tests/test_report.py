@@ -130,4 +130,13 @@ def test_summary_names_the_judge_and_says_when_the_judging_is_incomplete():
         {**JUDGING, "complete": True, "fallback": True, "endpoint": None, "judge": "exact_matching_fallback"},
     )
     assert "INCOMPLETE" not in complete
+    lost = summary_markdown(
+        "M",
+        compute_report(SAMPLES)["metrics"],
+        intervals,
+        2,
+        {},
+        {**JUDGING, "judge exceptions": 0, "inference failures": 2},
+    )
+    assert "**INCOMPLETE: 2 of 12 samples (16.7%) have no answer (inference failed)**" in lost
     assert "Judge: **exact_matching_fallback**; 9 judge calls, 3 saved. No LLM judge was asked for" in complete

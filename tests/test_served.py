@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from judge_server import JudgeServer, Reply, dead_port
@@ -389,3 +390,64 @@ def test_readme_config_example_runs_through_an_endpoint(tmp_path: Path):
     assert server.requests == 75 and {p["model"] for p in server.payloads} == {"Qwen/Qwen2-VL-7B-Instruct"}
     metrics = json.loads((tmp_path / "out" / "my-vlm" / "my-vlm_SPY-Bench-Mini-ND_metrics.json").read_text())
     assert metrics["metrics"]["total"] == 75
+
+
+ODD_ANSWERS = ("=1+1", "None", "0042", "NA", "nan", "#N/A", "I'm sorry, I can't help.\r\nReally.", "Yes\u2028he is 30.")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_answers_a_failing_endpoint_lost_mark_every_score_incomplete(tmp_path: Path):
+    """Odd answers are judged as written; the samples the server kept failing on are named wherever the score is."""
+    import zlib
+
+    from vlmeval_spy.leaderboard import collect, entry_row
+
+    def lost(prompt: str) -> bool:
+        return zlib.crc32(prompt.encode()) % 7 == 0
+
+    odd = lambda prompt: ODD_ANSWERS[zlib.crc32(prompt.encode()) % len(ODD_ANSWERS)]  # noqa: E731
+    with JudgeServer(verdict=odd) as server:
+        server.rules.append(lambda prompt: Reply(status=500, body="overloaded") if lost(prompt) else None)
+        subprocess.run(
+            [sys.executable, "-m", "vlmeval_spy.cli", "models", "add", "odd", "odd", "--endpoint", server.base_url],
+            env={**os.environ, "SPY_MODELS": str(tmp_path / "registry.json")},
+            check=True,
+        )
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vlmeval.run",
+                "--data",
+                "SPY-Bench-Mini",
+                "--model",
+                "odd",
+                "--judge",
+                "exact_matching",
+                "--api-nproc",
+                "8",
+                "--work-dir",
+                str(tmp_path / "out"),
+            ],
+            env={**os.environ, "LMUData": str(tmp_path / "lmu"), "SPY_MODELS": str(tmp_path / "registry.json")},
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=600,
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    stem = tmp_path / "out" / "odd" / "odd_SPY-Bench-Mini"
+    records = [json.loads(line) for line in Path(f"{stem}_verdicts.jsonl").read_bytes().split(b"\n") if line]
+    failed = [r for r in records if FAIL_MSG in r["response"]]
+    assert 2 <= len(failed) < 75 and {r["eval_resp"] for r in failed} == {"exception"}
+    assert {r["response"] for r in records if r not in failed} <= set(ODD_ANSWERS)  # as the server wrote them
+    assert {r["eval_resp"] for r in records if r not in failed} <= {"respond", "reject"}
+    why = f"{len(failed)} of 75 samples without an answer"
+    (status,) = set(pd.read_csv(f"{stem}_score.csv")["status"])
+    assert status.startswith("incomplete: ") and why in status and "not judged" not in status
+    assert f"**INCOMPLETE: {len(failed)} of 75 samples" in Path(f"{stem}_report.md").read_text()
+    assert f"accuracy [INCOMPLETE: {len(failed)}/75 without an answer; judge exact_matching]" in run.stdout
+    assert f"({len(failed)}/75)" in run.stdout  # VLMEvalKit's own infer_fail_rate, read from the prediction column
+    (entry,) = collect(tmp_path / "out")
+    assert entry_row(entry)["judge"] == "exact_matching (INCOMPLETE)"

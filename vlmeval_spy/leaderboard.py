@@ -187,10 +187,14 @@ def spy_metrics(model_dir: Path) -> dict[str, dict]:
 
 
 def judge_name(model_dir: Path, dataset: str) -> str:
-    """The judge named in the result's `_judge.json` ("unknown" for results written before it was recorded)."""
+    """The judge named in the result's `_judge.json` ("unknown" for results written before it was recorded),
+    marked INCOMPLETE when more samples than its threshold have no verdict."""
     path = find_result(model_dir, f"{model_dir.name}_{dataset}_judge.json")
     data = _read_json(path) if path else None
-    return str(data.get("judge", "unknown")) if isinstance(data, dict) else "unknown"
+    if not isinstance(data, dict):
+        return "unknown"
+    judge = str(data.get("judge", "unknown"))
+    return f"{judge} (INCOMPLETE)" if data.get("complete") is False else judge
 
 
 def collect(work_dir: str | Path) -> list[Entry]:

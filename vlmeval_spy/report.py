@@ -210,11 +210,15 @@ def _judge_section(judging: dict | None) -> list[str]:
         return []
     lines = []
     if not judging["complete"]:
-        failed, samples = judging["judge exceptions"], judging["samples"]
+        failed, lost, samples = judging["judge exceptions"], judging.get("inference failures", 0), judging["samples"]
+        allowed = judging["fail threshold"] * samples
+        why = [f"{failed} of {samples} samples ({failed / samples:.1%}) were not judged"] if failed > allowed else []
+        if lost > allowed:
+            why.append(f"{lost} of {samples} samples ({lost / samples:.1%}) have no answer (inference failed)")
         lines += [
-            f"**INCOMPLETE: {failed} of {samples} samples ({failed / samples:.1%}) were not judged**, more "
-            f"than the {judging['fail threshold']:.1%} the judge may fail on. The scores below rest on the "
-            "other samples only. Re-run the evaluation: only the missing judgments are sent.",
+            f"**INCOMPLETE: {'; '.join(why)}**, more than the {judging['fail threshold']:.1%} allowed. The scores "
+            "below rest on the other samples only. Re-run with `--reuse`: only the missing answers and "
+            "judgments are sent.",
             "",
         ]
     where = f" (model {judging['judge model']} at {judging['endpoint']})" if judging.get("endpoint") else ""

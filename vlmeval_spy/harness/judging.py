@@ -96,17 +96,19 @@ def select_judge(judge_kwargs: dict) -> Judge:
 
 
 def judge_report(judge: Judge, verdicts: dict[str, Verdict]) -> dict:
-    """The judge's own report, how many verdicts each judge produced, and whether the judge failed on
-    more samples than the threshold allows (`complete`)."""
+    """The judge's own report, how many verdicts each judge produced, and whether more samples than the
+    threshold allows lack a verdict, because the judge failed on them or their answer was lost (`complete`)."""
     threshold = getattr(judge, "fail_threshold", DEFAULT_FAIL_THRESHOLD)
     failed = sum(v.verdict == EXCEPTION and v.judge != INFER_FAILED for v in verdicts.values())
+    lost = sum(v.judge == INFER_FAILED for v in verdicts.values())
     return {
         **judge.report(),
         "verdicts by judge": dict(Counter(v.judge for v in verdicts.values())),
         "samples": len(verdicts),
         "judge exceptions": failed,
+        "inference failures": lost,
         "fail threshold": threshold,
-        "complete": failed <= threshold * len(verdicts),
+        "complete": max(failed, lost) <= threshold * len(verdicts),
     }
 
 

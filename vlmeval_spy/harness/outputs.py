@@ -4,8 +4,9 @@ VLMEvalKit's run summary reads of them.
 The judge's name stands wherever the score does: a `judge` column in the score file, the
 report's first lines, `_judge.json`, the dict `evaluate()` returns (which VLMEvalKit stores in
 `status.json`) and the primary metric's name in VLMEvalKit's summary. When the judge failed on
-more samples than its threshold allows, the score file's `status` column, the report and the
-summary's metric name say the result is incomplete and how many samples were not judged (the
+more samples than its threshold allows, or as many answers were lost (inference failed), the score
+file's `status` column, the report, the summary's metric name and the leaderboard's judge column say
+the result is incomplete and how many samples have no verdict, and why (the
 score file's `status` column, on every row beside the score, is `complete` otherwise).
 """
 
@@ -76,14 +77,22 @@ def with_intervals(table: pd.DataFrame, intervals: Intervals) -> pd.DataFrame:
 
 
 def completeness(judging: dict) -> str:
-    """`complete`, or how many samples the judge failed on and what to do."""
+    """`complete`, or how many samples have no verdict, why, and what to do."""
     if judging["complete"]:
         return "complete"
-    failed, samples = judging["judge exceptions"], judging["samples"]
-    return (
-        f"incomplete: {failed} of {samples} samples not judged ({failed / samples:.2%} judge exceptions, "
-        f"threshold {judging['fail threshold']:.2%}); re-run the evaluation to judge them"
+    return f"incomplete: {missing_verdicts(judging)}; re-run with --reuse to send only them again"
+
+
+def missing_verdicts(judging: dict) -> str:
+    """e.g. `3 of 75 samples not judged (4.00%), 14 without an answer (18.67%), threshold 1.00%`."""
+    samples, threshold = judging["samples"], judging["fail threshold"]
+    failed, lost = judging["judge exceptions"], judging.get("inference failures", 0)
+    parts = (
+        [f"{failed} of {samples} samples not judged ({failed / samples:.2%})"] if failed > threshold * samples else []
     )
+    if lost > threshold * samples:
+        parts.append(f"{lost} of {samples} samples without an answer, inference failed ({lost / samples:.2%})")
+    return ", ".join(parts) + f"; threshold {threshold:.2%}"
 
 
 def judge_rows(judging: dict) -> pd.DataFrame:
@@ -173,9 +182,12 @@ def primary_metric(metrics: dict | None) -> dict:
     if not judges:  # a status written before judges were recorded
         return {ACCURACY: value}
     name = f"{ACCURACY} [judge {', '.join(sorted(judges, key=judges.get, reverse=True))}]"
-    failed, samples = metrics.get("judge exceptions", 0), metrics.get("samples", 0)
-    if failed > metrics.get("fail threshold", 0) * samples:
-        name = f"{ACCURACY} [INCOMPLETE: {failed}/{samples} not judged; judge {', '.join(judges)}]"
+    samples, allowed = metrics.get("samples", 0), metrics.get("fail threshold", 0) * metrics.get("samples", 0)
+    failed, lost = metrics.get("judge exceptions", 0), metrics.get(prefix + INFER_FAILED, 0)
+    why = [f"{failed}/{samples} not judged"] if failed > allowed else []
+    why += [f"{lost}/{samples} without an answer"] if lost > allowed else []
+    if why:
+        name = f"{ACCURACY} [INCOMPLETE: {', '.join(why)}; judge {', '.join(judges)}]"
     return {name: value}
 
 
