@@ -5,13 +5,15 @@ Speed: 32,700 answers (SPY-Bench's size) classified in one process pinned to one
 CPU seconds (and wall seconds, which include whatever else the machine is doing), for three
 answer sets:
 
-- `hand-labelled`: the answers of the case files in `tests/data/`, cycled to 32,700;
+- `hand-labelled`: the answers of the case files in `tests/data/`, cycled to 32,700, each with
+  its case's question and attribute where it has them;
 - `diverse` and `refusal-heavy`: the synthetic answer sets of `scripts/bench_judge.py` (every
-  `diverse` answer is distinct; most `refusal-heavy` answers are one of three canned refusals).
+  `diverse` answer is distinct; most `refusal-heavy` answers are one of three canned refusals),
+  each answer given an attribute label of the test release and a question, as the harness does.
 
-Each set is timed twice: `cold` analyses every answer (`classify.__wrapped__`, no cache), the
-worst case; `cached` is `classify` as the harness calls it (an identical answer is classified
-once). The target is under 5 CPU seconds per set.
+Each set is timed twice: `cold` analyses every answer (`decide`, no verdict cache), the worst
+case; `cached` is `classify` as the harness calls it (an identical answer to the same kind of
+question about the same attribute is classified once). The target is under 5 CPU seconds per set.
 
     python scripts/bench_rule_judge.py
 
@@ -33,11 +35,17 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from bench_judge import answer_sets  # noqa: E402
 
-from vlmeval_spy.rule_judge import classify  # noqa: E402
+from vlmeval_spy.rule_judge import classify, clear_cache, decide  # noqa: E402
 
 ANSWERS = 32_700
 TARGET_S = 5.0
-CASE_FILES = ("rule_judge_cases.jsonl", "rule_judge_holdout.jsonl", "rule_judge_holdout2.jsonl")
+CASE_FILES = (
+    "rule_judge_cases.jsonl",
+    "rule_judge_holdout.jsonl",
+    "rule_judge_holdout2.jsonl",
+    "rule_judge_holdout3.jsonl",
+    "rule_judge_holdout4.jsonl",
+)
 
 
 def load(name: str) -> list[dict]:
@@ -45,37 +53,44 @@ def load(name: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def timed(judge: Callable[[str], str], answers: list[str]) -> dict:
-    classify.cache_clear()
+Sample = tuple[str, str | None, str | None]
+"""(answer, question, attribute label)"""
+LABELS = sorted(json.loads((ROOT / "tests" / "fixtures" / "release" / "label2text.json").read_text()))
+
+
+def timed(judge: Callable[[str, str | None, str | None], object], samples: list[Sample]) -> dict:
+    clear_cache()
     wall, cpu = time.perf_counter(), time.process_time()
-    for answer in answers:
-        judge(answer)
+    for answer, question, label in samples:
+        judge(answer, question, label)
     return {"cpu_s": round(time.process_time() - cpu, 3), "wall_s": round(time.perf_counter() - wall, 3)}
 
 
 def agreement(name: str) -> dict:
     cases = load(name)
-    agreed = sum(classify(c["answer"]) == c["label"] for c in cases)
+    agreed = sum(classify(c["answer"], c.get("question"), c.get("attribute")) == c["label"] for c in cases)
     return {"cases": len(cases), "agreed": agreed, "agreement": round(agreed / len(cases), 4)}
 
 
 def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    hand = [c["answer"] for name in CASE_FILES for c in load(name)]
+    hand = [(c["answer"], c.get("question"), c.get("attribute")) for name in CASE_FILES for c in load(name)]
     sets = {"hand-labelled": list(itertools.islice(itertools.cycle(hand), ANSWERS))}
-    sets.update({name: [answer for _, _, answer in samples] for name, samples in answer_sets().items()})
+    for name, samples in answer_sets().items():
+        sets[name] = [(answer, question, LABELS[i % len(LABELS)]) for i, (_, question, answer) in enumerate(samples)]
     figures: dict = {"answers": ANSWERS, "target_cpu_s": TARGET_S}
-    for name, answers in sets.items():
-        cold, cached = timed(classify.__wrapped__, answers), timed(classify, answers)
+    for name, samples in sets.items():
+        cold, cached = timed(decide, samples), timed(classify, samples)
+        distinct = len({answer for answer, _, _ in samples})
         figures[name] = {
-            "distinct": len(set(answers)),
+            "distinct": distinct,
             "cold": cold,
             "cached": cached,
             "cold_under_target": cold["cpu_s"] < TARGET_S,
         }
         print(
-            f"{name}: {len(answers)} answers ({len(set(answers))} distinct): cold {cold['cpu_s']:.2f} s CPU "
+            f"{name}: {len(samples)} answers ({distinct} distinct): cold {cold['cpu_s']:.2f} s CPU "
             f"({cold['wall_s']:.2f} s wall), cached {cached['cpu_s']:.2f} s CPU"
         )
     for name in CASE_FILES:

@@ -13,6 +13,7 @@ Preference losses are checked when the configuration is built, before any model 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from trl import DPOConfig, SFTConfig
 
@@ -63,8 +64,9 @@ def _resolve_precision(config: SFTConfig | DPOConfig) -> None:
         config.tf32 = True
 
 
-def check_loss_types(loss_type: str | list[str]) -> list[str]:
-    """`loss_type` as a list; ValueError naming every value TRL does not implement."""
+def check_loss_types(loss_type: str | list[str], config: type | None = None) -> list[str]:
+    """`loss_type` as a list; ValueError naming every value TRL does not implement, or that `config` (a
+    trainer config class with a fixed loss, such as `NCAPConfig`) does not take."""
     loss_types = [loss_type] if isinstance(loss_type, str) else list(loss_type)
     unknown = [value for value in loss_types if value not in TRL_PREFERENCE_LOSSES]
     if unknown:
@@ -72,6 +74,9 @@ def check_loss_types(loss_type: str | list[str]) -> list[str]:
             f"unknown loss_type {', '.join(map(repr, unknown))} (TRL's preference losses: "
             f"{', '.join(TRL_PREFERENCE_LOSSES)})"
         )
+    fixed = getattr(config, "FIXED_LOSS_TYPE", None)
+    if fixed is not None and loss_types != fixed:
+        raise ValueError(f"{config.__name__} uses loss_type {fixed} only, got {loss_types}")
     return loss_types
 
 
@@ -137,10 +142,10 @@ class NCAPConfig(SPYDPOConfig):
         metadata={"help": "Fixed to [2.0] for NCA-P: two NCA pairs per example are summed, not averaged."},
     )
 
+    FIXED_LOSS_TYPE: ClassVar[list[str]] = ["nca_pair"]
+
     def __post_init__(self) -> None:
-        loss_type = [self.loss_type] if isinstance(self.loss_type, str) else list(self.loss_type)
-        if loss_type != ["nca_pair"]:
-            raise ValueError(f"NCA-P uses loss_type ['nca_pair'] only, got {loss_type}")
+        check_loss_types(self.loss_type, NCAPConfig)
         if self.loss_weights not in (None, [2.0]):
             raise ValueError(f"NCA-P fixes loss_weights to [2.0], got {self.loss_weights}")
         self.loss_weights = [2.0]

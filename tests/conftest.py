@@ -79,6 +79,15 @@ def tune_workspace(tmp_path_factory):
     return build_workspace(tmp_path_factory.mktemp("spy_tune"))
 
 
+@pytest.fixture(autouse=True)
+def _no_recorded_exit_status():
+    """A failure recorded by code run in the test process must not become pytest's exit status."""
+    from vlmeval_spy import exit_status
+
+    yield
+    exit_status.reset()
+
+
 @pytest.fixture
 def grad_enabled():
     """Autograd on during the test: importing VLMEvalKit (other test modules do) turns it off process-wide."""

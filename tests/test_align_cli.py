@@ -140,9 +140,10 @@ def test_every_input_problem_is_listed_before_any_model_loads(tune_workspace, tm
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_keys_and_flags_are_listed_together(tmp_path, capsys):
+def test_unknown_keys_invalid_values_and_missing_paths_are_listed_together(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("learning_rat: 1.0e-5\nbeta: 0.1\nwarmup: 3\n")
+    recipe.write_text("learning_rat: 1.0e-5\nbeta: 0.1\ndtype: bfloat17\nwarmup: 3\n")
     code = cli.main(
         [
             "dpo",
@@ -160,21 +161,27 @@ def test_unknown_keys_and_flags_are_listed_together(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert err.splitlines() == [
-        "spy-align dpo: 4 problem(s) in the input:",
+        "spy-align dpo: 8 problem(s) in the input:",
         f"  {recipe}: field 'learning_rat': unknown key; did you mean learning_rate? (`--help` lists the options)",
+        f"  {recipe}: field 'dtype': invalid value 'bfloat17' (choose from auto, bfloat16, float16, float32)",
         f"  {recipe}: field 'warmup': unknown key; did you mean warmup_steps? (`--help` lists the options)",
         "  command line: unknown option --lerning_rate; did you mean --learning_rate? (`--help` lists the options)",
         "  command line: unknown option --save_only_modle; did you mean --save_only_model? "
         "(`--help` lists the options)",
+        "  arguments: field 'model_name_or_path': missing (give a model folder or hub id)",
+        "  img: images folder not found (--images_root)",
+        "  t.json: file not found",
     ]
 
 
 @pytest.mark.parametrize("method, loss", [("dpo", "sigmod"), ("nca", "nca"), ("ncap", "sigmoid")])
-def test_invalid_loss_types_stop_before_anything_loads(method, loss, capsys):
-    code = cli.main([method, "--train_file", "missing.json", "--images_root", "img", "--loss_type", loss])
+def test_invalid_loss_types_stop_before_anything_loads_with_every_other_problem(method, loss, capsys, tmp_path):
+    missing = tmp_path / "missing.json"
+    code = cli.main([method, "--train_file", str(missing), "--images_root", "img", "--loss_type", loss])
     err = capsys.readouterr().err
-    assert code == 2 and "Traceback" not in err and "missing.json" not in err  # arguments first, then files
-    assert f"spy-align {method}: invalid input:\n  arguments: " in err and repr([loss])[1:-1] in err
+    assert code == 2 and "Traceback" not in err
+    assert f"  command line: field 'loss_type': invalid value {loss!r}: " in err
+    assert f"{missing}: file not found" in err  # in the same round
 
 
 def test_trl_preference_losses_are_the_ones_trl_lists():
@@ -204,7 +211,7 @@ def test_module_entry_points_report_mistakes_without_a_traceback(tmp_path):
         cwd=tmp_path,
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "spy-align dpo: invalid input:\n  arguments: unknown loss_type 'sigmod'" in done.stderr
+    assert "command line: field 'loss_type': invalid value 'sigmod': unknown loss_type 'sigmod'" in done.stderr
 
 
 def test_command_line_run_evaluates_logs_generations_and_registers_checkpoints(

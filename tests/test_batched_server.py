@@ -1,17 +1,21 @@
 """The batching server's parts without a model: batch assembly, request parsing, endpoint errors; and its HTTP client.
 
-The server with the tiny Qwen2-VL, through `run.py`, is in `test_served_lifecycle.py`.
+Nothing hangs: a full queue, a client that leaves, a request that waits too long and a worker that
+dies are each answered at once, over a real uvicorn in this process. The server with the tiny
+Qwen2-VL, through `run.py`, is in `test_served_lifecycle.py`.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
 import io
 import json
 import socket
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,8 @@ from vlmeval_spy.serving import batched_server
 from vlmeval_spy.serving.batched_server import (
     BadRequest,
     Batcher,
+    QueueFull,
+    WorkerDied,
     build_app,
     chat_conversation,
     decoding_settings,
@@ -38,15 +44,34 @@ def png_url(color=(200, 20, 20)) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+class WorkerCrash(BaseException):
+    """What no `except Exception` catches: it ends the worker thread."""
+
+
 @pytest.fixture
-def batches(monkeypatch) -> list[list[str]]:
-    """Every `answer_batch` call's texts; each conversation's answer is its own text."""
+def release():
+    """Set it to let batches holding "hold" or "crash" go on."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.fixture
+def batches(monkeypatch, release) -> list[list[str]]:
+    """Every `answer_batch` call's texts; each conversation's answer is its own text.
+
+    "boom" fails its batch, "hold" waits for `release`, "crash" waits for it then kills the worker.
+    """
     seen: list[list[str]] = []
 
     def answer(processor, model, conversations, images, generation):
         texts = [c[-1]["content"][0]["text"] for c in conversations]
         if "boom" in texts:
             raise RuntimeError("out of memory")
+        if "hold" in texts or "crash" in texts:
+            release.wait(10)
+        if "crash" in texts:
+            raise WorkerCrash("CUDA error: an illegal memory access")
         seen.append(texts)
         return [Answer(f"{t}|{generation['max_new_tokens']}", 3, True) for t in texts]
 
@@ -89,6 +114,38 @@ def test_a_failed_batch_fails_its_requests_and_the_next_batch_runs(batches):
         with pytest.raises(RuntimeError, match="out of memory"):
             future.result(10)
     assert ask(batcher, "after").result(10).text == "after|8"
+
+
+def test_a_full_queue_refuses_and_frees_its_places_as_requests_are_answered(batches, release):
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05, max_queue=2)
+    held = [ask(batcher, "hold"), ask(batcher, "next")]
+    with pytest.raises(QueueFull, match="2 requests are waiting or generating"):
+        ask(batcher, "refused")
+    release.set()
+    assert [f.result(10).text for f in held] == ["hold|8", "next|8"]
+    assert ask(batcher, "after").result(10).text == "after|8"
+
+
+def test_a_cancelled_request_is_dropped_from_its_batch(batches, release):
+    batcher = Batcher(None, None, max_batch_size=8, gap_s=0.05, max_wait_s=1.0)
+    running = ask(batcher, "hold")
+    time.sleep(0.2)  # its batch has started
+    waiting = [ask(batcher, text) for text in "abc"]
+    assert waiting[1].cancel() and not running.cancel()
+    release.set()
+    assert running.result(10).text == "hold|8" and waiting[2].result(10).text == "c|8"
+    assert batches == [["hold"], ["a", "c"]]
+
+
+def test_a_dead_worker_fails_every_waiting_request_at_once_and_every_later_one(batches, release):
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05)
+    futures = [ask(batcher, text) for text in ("crash", "a", "b")]
+    release.set()
+    for future in futures:
+        with pytest.raises(WorkerDied, match="WorkerCrash: CUDA error: an illegal memory access"):
+            future.result(5)
+    with pytest.raises(WorkerDied, match="worker stopped"):
+        ask(batcher, "later")
 
 
 def test_decoding_is_greedy_unless_a_temperature_asks_for_sampling():
@@ -151,6 +208,8 @@ def test_bad_messages_are_refused_naming_the_part(messages, message):
 class InstantBatcher:
     """Answers at once with the request's last text, upper-cased."""
 
+    failure = None
+
     def submit(self, conversation, images, settings) -> Future:
         future: Future = Future()
         future.set_result(Answer(conversation[-1]["content"][-1]["text"].upper(), 2, len(images) == 0))
@@ -163,20 +222,108 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url():
+@contextlib.contextmanager
+def serving(batcher, request_timeout_s: float = 60.0):
+    """The app around `batcher` on a uvicorn in this process; yields its port."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(InstantBatcher(), ["tiny", "/ckpt/tiny"], 8), port=port, log_level="warning")
-    )
+    app = build_app(batcher, ["tiny", "/ckpt/tiny"], 8, request_timeout_s)
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(10)
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with serving(InstantBatcher()) as port:
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+def chat(port: int, text: str, method: str = "POST", path: str = "/v1/chat/completions") -> tuple[int, dict, dict]:
+    """`(status, headers, JSON body)` of one request on a connection of its own."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    body = {"model": "tiny", "messages": [{"role": "user", "content": text}]}
+    try:
+        connection.request(method, path, json.dumps(body) if method == "POST" else None)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def wait_until(condition, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_full_queue_is_answered_503_with_retry_after(batches, release):
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05, max_queue=2)
+    with serving(batcher) as port, ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(chat, port, text) for text in ("hold", "next")]
+        wait_until(lambda: len(batcher.unanswered) == 2)
+        status, headers, reply = chat(port, "refused")
+        assert status == 503 and headers["retry-after"] == "1" and "--max-queue" in reply["detail"]
+        release.set()
+        assert [f.result(10)[0] for f in held] == [200, 200]
+
+
+def test_a_client_that_disconnects_is_dropped_from_its_batch(batches, release):
+    batcher = Batcher(None, None, max_batch_size=8, gap_s=0.05, max_wait_s=1.0)
+    with serving(batcher) as port, ThreadPoolExecutor(3) as pool:
+        running = pool.submit(chat, port, "hold")
+        wait_until(lambda: len(batcher.unanswered) == 1)
+        time.sleep(0.2)  # its batch has started
+        kept = [pool.submit(chat, port, text) for text in ("a", "c")]
+        body = json.dumps({"model": "tiny", "messages": [{"role": "user", "content": "gone"}]}).encode()
+        head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+        with socket.create_connection(("127.0.0.1", port)) as gone:
+            gone.sendall(head + body)
+            wait_until(lambda: len(batcher.unanswered) == 4)
+        wait_until(lambda: len(batcher.unanswered) == 3)  # closed: its future was cancelled
+        release.set()
+        assert running.result(10)[0] == 200
+        assert [f.result(10)[2]["choices"][0]["message"]["content"] for f in kept] == ["a|8", "c|8"]
+    assert batches == [["hold"], ["a", "c"]]
+
+
+def test_a_request_not_answered_in_time_gets_504_and_is_never_generated(batches, release):
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05)
+    with serving(batcher, request_timeout_s=0.5) as port, ThreadPoolExecutor(1) as pool:
+        running = pool.submit(chat, port, "hold")
+        wait_until(lambda: len(batcher.unanswered) == 1)
+        status, _, reply = chat(port, "late")
+        assert status == 504 and "not answered within" in reply["detail"]
+        assert running.result(10)[0] == 504
+        release.set()
+        wait_until(lambda: batches == [["hold"]])
+        assert chat(port, "after")[0] == 200
+    assert batches == [["hold"], ["after"]]
+
+
+def test_a_dead_worker_fails_waiting_and_later_requests_with_503_and_health_says_so(batches, release):
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05)
+    with serving(batcher) as port, ThreadPoolExecutor(3) as pool:
+        assert chat(port, "", "GET", "/health")[0] == 200
+        waiting = [pool.submit(chat, port, text) for text in ("crash", "a", "b")]
+        wait_until(lambda: len(batcher.unanswered) == 3)
+        start = time.monotonic()
+        release.set()
+        for status, _, reply in (f.result(10) for f in waiting):
+            assert status == 503 and "WorkerCrash: CUDA error" in reply["detail"]
+        assert time.monotonic() - start < 3
+        status, _, reply = chat(port, "later")
+        assert status == 503 and "worker stopped" in reply["detail"]
+        status, _, health = chat(port, "", "GET", "/health")
+        assert status == 503 and health["status"] == "unhealthy" and "WorkerCrash" in health["detail"]
 
 
 def post(url: str, body) -> tuple[int, dict]:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from judge_server import EMPTY, JudgeServer, dead_port, default_verdict, slow_once
+from vlmeval_spy import exit_status
 from vlmeval_spy.harness.run_exit import EXIT_BAD_INPUT, EXIT_JUDGE_UNAVAILABLE
 
 pytestmark = pytest.mark.timeout(900)
@@ -89,7 +90,10 @@ def assert_stopped(root: Path, proc: subprocess.CompletedProcess, *message_parts
     board = subprocess.run(
         [sys.executable, "-m", "vlmeval_spy.cli", "leaderboard", str(root / "work")], capture_output=True, text=True
     )
-    assert board.returncode == 2 and "no SPY-Bench results found" in board.stderr
+    # No score: the row names the failed attempt and nothing else, and the leaderboard exits 4.
+    assert board.returncode == exit_status.INCOMPLETE and "latest attempt failed" in board.stderr
+    (row,) = [line for line in (root / "work" / "leaderboard.md").read_text().splitlines() if MODEL in line]
+    assert "| N/A | N/A | N/A | N/A |" in row and "latest attempt failed" in row and "judge gpt-4o: " in row
 
 
 def test_an_unreachable_judge_with_the_key_in_judge_args_stops_the_evaluation(tmp_path):
@@ -157,7 +161,7 @@ def test_a_slow_prompt_and_empty_replies_keep_the_judge_and_mark_the_score_incom
     with JudgeServer(key=KEY, verdict=lambda p: EMPTY if "nationality" in p else default_verdict(p)) as server:
         server.rules.append(slow_once(receipt, delay=4))
         first = judged(tmp_path, server.base_url, KEY, "--judge-timeout", "2")
-        assert first.returncode == 0, output(first)[-3000:]
+        assert first.returncode == exit_status.INCOMPLETE, output(first)[-3000:]
         records = [json.loads(line) for line in Path(f"{stem(tmp_path)}_verdicts.jsonl").read_text().splitlines()]
         empty = [r for r in records if r["label"] == "a25_nationality"]
         assert empty and {(r["eval_resp"], r["judge"]) for r in empty} == {("exception", "gpt-4o")}

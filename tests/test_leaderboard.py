@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from vlmeval_spy.attempts import FAILED, Attempt, write_attempt
 from vlmeval_spy.cli import main
 from vlmeval_spy.leaderboard import collect, leaderboard_table
 
@@ -211,7 +212,7 @@ def test_cli_writes_markdown_csv_and_chart(upstream, tmp_path, capsys):
     assert main(["leaderboard", str(upstream), "-o", str(tmp_path)]) == 0
     assert "| Beta | SPY-Bench-Mini |" in capsys.readouterr().out
     rows = {line.split(" | ")[0]: line for line in (tmp_path / "leaderboard.md").read_text().splitlines()}
-    assert rows["| Beta"].endswith("| missing | 0.1 | missing | N/A | N/A |")
+    assert rows["| Beta"].endswith("| missing | 0.1 | missing | N/A | N/A |  |")  # no failed attempt since
     table = pd.read_csv(tmp_path / "leaderboard.csv", keep_default_na=False)
     assert table.set_index("model").loc["Beta", "MME (P+R)"] == "missing"
     with Image.open(tmp_path / "leaderboard.png") as image:
@@ -222,3 +223,31 @@ def test_work_dir_without_spy_results(tmp_path, capsys):
     (tmp_path / "SomeModel").mkdir()
     assert main(["leaderboard", str(tmp_path)]) == 2
     assert "no SPY-Bench results found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("layout", ["flat", "upstream"])
+def test_a_failed_latest_attempt_is_marked_beside_the_result_it_supersedes(layout, request, tmp_path, capsys):
+    """Alpha failed after its result was made, Beta before it; Gamma has only a failed attempt."""
+    work = tmp_path / layout
+    shutil.copytree(request.getfixturevalue(layout), work)
+    evaluated = json.loads(next(work.rglob("Alpha_SPY-Bench-Mini_judge.json")).read_text())["evaluated at"]
+    failures = {
+        ("Alpha", "2999-01-01T00:00:00+00:00"): "SPY-Bench: the LLM judge 'gpt-4o' cannot be used: key refused. More.",
+        ("Beta", "2000-01-01T00:00:00+00:00"): "SPY-Bench: the LLM judge 'gpt-4o' cannot be used: timed out.",
+        ("Gamma", "2999-01-01T00:00:00+00:00"): "unknown model 'Gamma': it is neither ...",
+    }
+    for (model, at), error in failures.items():
+        folder = work / model / ("T29990101-000000" if layout == "upstream" else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        write_attempt(folder / f"{model}_SPY-Bench-Mini_attempt.json", Attempt(FAILED, "gpt-4o", at, 3, error))
+    assert main(["leaderboard", str(work)]) == 4
+    err = capsys.readouterr().err
+    assert "Alpha (SPY-Bench-Mini): latest attempt failed" in err and "Beta" not in err
+    table = leaderboard_table(collect(work)).set_index("model")
+    alpha, beta, gamma = table.loc["Alpha"], table.loc["Beta"], table.loc["Gamma"]
+    assert alpha["evaluated"] == evaluated and alpha["judge"] == "exact_matching"
+    assert alpha["latest attempt"] == "latest attempt failed (2999-01-01, judge gpt-4o: key refused)"
+    assert alpha["privacy"] == pytest.approx(expected_privacy(work, "Alpha"))  # the older result, still shown
+    assert beta["latest attempt"] == ""  # the result is newer than the failure
+    assert (gamma["privacy"], gamma["evaluated"], gamma["judge"]) == ("N/A", "N/A", "gpt-4o")
+    assert gamma["latest attempt"].startswith("latest attempt failed (2999-01-01, judge gpt-4o: unknown model")

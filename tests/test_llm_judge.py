@@ -438,10 +438,9 @@ def test_spy_bench_judge_with_an_unusable_judge_exits_3_and_writes_nothing(tmp_p
     records = write_jsonl(tmp_path / "records.jsonl", make_records(2))
     out = tmp_path / "judged.jsonl"
     with JudgeServer(key=KEY) as server:
-        with pytest.raises(SystemExit) as stopped:
-            main(cli_judge(records, out, server, tmp_path / "c.sqlite", key="sk-refused-123456")[3:])
+        status = main(cli_judge(records, out, server, tmp_path / "c.sqlite", key="sk-refused-123456")[3:])
     err = capsys.readouterr().err
-    assert stopped.value.code == 3 and not out.exists()
+    assert status == 3 and not out.exists()
     assert "spy-bench judge: SPY-Bench: the LLM judge 'gpt-4o'" in err and "HTTP 401" in err
     assert "sk-refused-123456" not in err
 

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from scripted_chat import FAIL_TURN_ENV, register, subprocess_env
+from vlmeval_spy import exit_status
 from vlmeval_spy.metrics import JudgedSample, compute_report
 from vlmeval_spy.records import read_records
 
@@ -200,7 +201,7 @@ def test_a_conversation_with_a_failed_turn_is_an_exception_named_in_the_report(t
         cwd=tmp_path,
         env=env,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == exit_status.INCOMPLETE, proc.stderr[-3000:]  # every answer lost
     stem = tmp_path / "out" / model / f"{model}_SPY-Bench-Mini"
     records = read_records(f"{stem}_verdicts.jsonl")
     # VLMEvalKit's own chat would have answered turn 2 without its first turn, and that answer been judged.

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from judge_server import JudgeServer, Reply, dead_port
+from vlmeval_spy import exit_status
 from vlmeval_spy.harness import api_inference, served_server
 from vlmeval_spy.harness.served_model import FAIL_MSG, SPYServedVLM, checkpoint_max_new_tokens, pixel_args
 from vlmeval_spy.harness.served_server import ServerError, ServerSpec, run_work_dir, server_command
@@ -96,6 +97,7 @@ def test_pixels_tokens_and_work_dir():
     assert pixel_args("vllm", None, None) == pixel_args("transformers", None, None) == []
     assert run_work_dir(["run.py", "--data", "X", "--work-dir", "/w"]) == Path("/w")
     assert run_work_dir(["run.py", "--work-dir=/v"]) == Path("/v")
+    assert run_work_dir(["run.py", "--work", "/a", "--work-d=/b"]) == Path("/b")  # argparse's abbreviations
 
 
 def test_answer_length_follows_the_checkpoint_like_the_local_class(tmp_path: Path):
@@ -436,7 +438,7 @@ def test_answers_a_failing_endpoint_lost_mark_every_score_incomplete(tmp_path: P
             cwd=tmp_path,
             timeout=600,
         )
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == exit_status.INCOMPLETE, run.stderr[-3000:]  # scored, but answers were lost
     stem = tmp_path / "out" / "odd" / "odd_SPY-Bench-Mini"
     records = [json.loads(line) for line in Path(f"{stem}_verdicts.jsonl").read_bytes().split(b"\n") if line]
     failed = [r for r in records if FAIL_MSG in r["response"]]

@@ -26,7 +26,9 @@ import pandas as pd
 import pytest
 from transformers import GenerationConfig
 
+from judge_server import dead_port
 from spy_align.tiny_models import build_tiny_vlm
+from vlmeval_spy import exit_status
 from vlmeval_spy.harness.served_model import FAIL_MSG
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -67,11 +69,9 @@ def run_py(root: Path, work: str, *extra: str, datasets=MINI, popen: bool = Fals
         *datasets,
         "--model",
         model,
-        "--mode",
-        "infer",
         "--work-dir",
         str(root / work),
-        *extra,
+        *(extra if "--mode" in extra else ("--mode", "infer", *extra)),
     ]
     if popen:
         return subprocess.Popen(
@@ -103,9 +103,9 @@ def requests_in(log: Path) -> int:
     return log.read_text(errors="replace").count("POST /v1/chat/completions")
 
 
-def predictions_of(work: Path, dataset: str) -> list[str]:
+def predictions_of(work: Path, dataset: str, model: str = SERVED) -> list[str]:
     """The predictions of the run's newest prediction file."""
-    newest = max(work.glob(f"{SERVED}/**/{SERVED}_{dataset}.xlsx"), key=lambda p: p.stat().st_mtime)
+    newest = max(work.glob(f"{model}/**/{model}_{dataset}.xlsx"), key=lambda p: p.stat().st_mtime)
     return [str(p) for p in pd.read_excel(newest)["prediction"]]
 
 
@@ -199,6 +199,17 @@ def test_a_killed_or_interrupted_run_leaves_no_server(workspace: Path, stop: sig
     wait_for(lambda: not alive(pid), "the server to stop", timeout_s=60)
 
 
+def test_a_judge_that_cannot_be_used_stops_the_run_with_status_3_and_no_server_left(workspace: Path):
+    work = workspace / "out-dead-judge"
+    run = run_py(workspace, work.name, "--mode", "all", "--api-nproc", "16", "--judge", "gpt-4o", "--judge-base-url",
+                 f"http://127.0.0.1:{dead_port()}/v1", datasets=MINI[:1], model=BATCHED)  # fmt: skip
+    assert run.returncode == exit_status.JUDGE_UNAVAILABLE, run.stderr[-3000:]
+    (log,) = (work / "served").glob(f"{BATCHED}-batched-*.log")
+    pid = server_pid(log)
+    assert pid is not None and not alive(pid)
+    assert len(predictions_of(work, "SPY-Bench-Mini", BATCHED)) == 75
+
+
 def test_a_server_dying_mid_run_then_resume_sends_only_what_is_missing(workspace: Path):
     work = workspace / "out-crash"
     run = run_py(workspace, "out-crash", "--api-nproc", "2", datasets=MINI[:1], popen=True)
@@ -206,6 +217,7 @@ def test_a_server_dying_mid_run_then_resume_sends_only_what_is_missing(workspace
     wait_for(lambda: requests_in(log) >= 20, "20 answers")
     os.kill(server_pid(log), signal.SIGKILL)
     output, _ = run.communicate(timeout=300)
+    assert run.returncode == exit_status.INCOMPLETE, output[-3000:]
     assert "stopped during the run" in output and str(log) in output and "--reuse" in output, output[-3000:]
     (checkpoint,) = work.glob(f"{SERVED}/**/{SERVED}_SPY-Bench-Mini_checkpoint.pkl")
     saved = pickle.loads(checkpoint.read_bytes())

@@ -22,6 +22,7 @@ import requests
 import vlmeval.config
 import vlmeval.dataset
 import vlmeval.inference
+import vlmeval.inference_api
 import vlmeval.inference_mt
 import vlmeval.run
 import vlmeval.smp
@@ -243,6 +244,32 @@ def test_run_py_logs_a_failed_combination_with_its_exception():
     """run_exit finds a JudgeUnavailable in the `exc_info` of the record run.py logs, then goes on."""
     source = inspect.getsource(vlmeval.run)
     assert "except Exception as e:\n                logger.exception(f'Model {model_name} x Dataset" in source
+
+
+def test_status_json_internals_the_failed_entry_relies_on(tmp_path):
+    """run_status edits a dataset's status.json entry with VLMEvalKit's own lock, reader and writer, after
+    run.py and the API pipeline record an error with `upsert_dataset_status` (wrapped where they import it)."""
+    status_report = vlmeval.smp.status_report
+    assert vlmeval.smp.upsert_dataset_status is status_report.upsert_dataset_status
+    assert getattr(status_report.upsert_dataset_status, "spy_bench_patch", False)
+    status_report.upsert_run_status(tmp_path, model_name="m")
+    status_report.upsert_dataset_status(tmp_path, "m", "MME", status="done", error_message="boom")
+    path = status_report._get_run_status_path(tmp_path)
+    assert status_report._get_run_status_lock_path(tmp_path).name == path.name + ".lock"
+    data = status_report._load_run_status_unlocked(path)
+    assert data["datasets"]["MME"] == {**data["datasets"]["MME"], "status": "done", "error_message": "boom"}
+    status_report._dump_run_status_unlocked(path, data)
+    source = inspect.getsource(vlmeval.run)
+    assert "status='done',\n                        error_message=str(e)," in source
+    assert "upsert_dataset_status(**summary_kwargs)" in inspect.getsource(vlmeval.inference_api)
+
+
+def test_build_dataset_returns_none_for_a_name_it_cannot_build(tmp_path, monkeypatch):
+    """run_status records exit status 2 when `build_dataset` gives None; run.py --api-mode asserts on models."""
+    monkeypatch.setenv("LMUData", str(tmp_path))
+    with pytest.warns(UserWarning):
+        assert vlmeval.dataset.build_dataset("No-Such-Dataset") is None
+    assert 'f\'Model "{model_name}" not found in supported_VLM.' in inspect.getsource(vlmeval.run)
 
 
 # --- inference: the dataset's prompt wins; structured predictions; failure markers -------------

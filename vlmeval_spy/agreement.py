@@ -13,7 +13,7 @@ from pathlib import Path
 from .constants import REJECT, RESPOND
 from .errors import Problem, SpyDataError
 from .metrics import NA
-from .records import DEFAULT_EVAL_KEY, normalise_verdict, read_records
+from .records import DEFAULT_EVAL_KEY, normalise_verdict, read_result_records
 from .release import attribute_number
 
 MatchKey = tuple[str, int, str | None]
@@ -28,7 +28,7 @@ def index_records(path: str | Path, eval_key: str = DEFAULT_EVAL_KEY) -> dict[Ma
     """match key -> (label, verdict or None); duplicate keys and missing fields are errors."""
     index: dict[MatchKey, tuple[str, str | None]] = {}
     problems = []
-    for i, rec in enumerate(read_records(path)):
+    for i, rec in enumerate(read_result_records(path)):
         missing = [k for k in ("benchmark_id", "label", "is_privacy") if k not in rec]
         if missing:
             problems += [Problem(str(path), "missing", f"record {i}", k) for k in missing]

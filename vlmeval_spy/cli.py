@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import exit_status
 from .errors import Problem, SpyDataError
 
 
@@ -19,35 +20,57 @@ def lmu_data_root() -> Path:
 
 def cmd_metrics(args: argparse.Namespace) -> None:
     from .metrics import compute_report
-    from .records import read_records, to_judged
+    from .records import read_result_records, to_judged
 
-    report = compute_report(to_judged(read_records(args.records), str(args.records), args.eval_key))
+    report = compute_report(to_judged(read_result_records(args.records), str(args.records), args.eval_key))
     _emit_json(report, args.output)
 
 
-def cmd_judge(args: argparse.Namespace) -> None:
-    """Add verdicts to result records; a judge that cannot be used ends the command with exit status 3."""
+def cmd_judge(args: argparse.Namespace) -> int:
+    """Add verdicts to result records; exit status 3 when the judge cannot be used, 4 when it failed on more
+    records than its threshold allows (`exit_status`)."""
     from .harness.judging import JudgeUnavailable
-    from .harness.run_exit import EXIT_JUDGE_UNAVAILABLE
 
+    if args.explain:
+        _explain(args)
+        return exit_status.OK
+    missing = [name for name, value in (("RECORDS", args.records), ("-o/--output", args.output)) if not value]
+    if missing:
+        raise SpyDataError([Problem("spy-bench judge", "required (or --explain)", field=name) for name in missing])
+    args.records = Path(args.records)
     try:
-        _judge_records(args)
+        report = _judge_records(args)
     except JudgeUnavailable as err:
         print(f"spy-bench judge: {err}", file=sys.stderr)
-        raise SystemExit(EXIT_JUDGE_UNAVAILABLE) from None
+        return exit_status.JUDGE_UNAVAILABLE
+    if not report["complete"]:
+        failed, samples = report["judge exceptions"], report["samples"]
+        print(
+            f"spy-bench judge: INCOMPLETE: {failed} of {samples} records have no verdict, more than the "
+            f"{report['fail threshold']:.1%} allowed; run the same command again to ask only for them",
+            file=sys.stderr,
+        )
+        return exit_status.INCOMPLETE
+    return exit_status.OK
 
 
-def _judge_records(args: argparse.Namespace) -> None:
+def _judge_records(args: argparse.Namespace) -> dict:
+    """Judge the records, write them with their verdicts, and return the judge report."""
     from .harness.judging import JudgeTask, judge_predictions, judge_report, select_judge
-    from .records import read_records, write_records
+    from .records import read_result_records, write_records
 
-    records = read_records(args.records)
+    records = read_result_records(args.records)
     for i, rec in enumerate(records):
         if not isinstance(rec.get(args.response_key), str):
             problem = Problem(str(args.records), "missing or not a string", f"record {i}", args.response_key)
             raise SpyDataError([problem])
     llm = args.judge != "exact_matching"
-    texts = _attribute_texts(records, args) if llm else {}
+    # The rule judge reads the attribute from the text or, failing that, the label id itself.
+    texts = (
+        _attribute_texts(records, args)
+        if llm
+        else {i: str(r.get("attribute") or r.get("label") or "") for i, r in enumerate(records)}
+    )
     tasks = [
         JudgeTask(str(i), texts.get(i, ""), str(rec.get("question", "")), rec[args.response_key])
         for i, rec in enumerate(records)
@@ -63,6 +86,33 @@ def _judge_records(args: argparse.Namespace) -> None:
         f"judged {len(records)} records with {report['judge']} ({report['calls']} judge calls, "
         f"{report['saved']} saved) -> {args.output}"
     )
+    return report
+
+
+def _explain(args: argparse.Namespace) -> None:
+    """`spy-bench judge --explain`: the rule judge's verdict on an answer or a JSON Lines file, and why."""
+    from .rule_judge_explain import Case, explain_case, read_cases, summary
+
+    if args.records is None:
+        raise SpyDataError(
+            [Problem("spy-bench judge --explain", "give an answer or a JSON Lines file", field="RECORDS")]
+        )
+    source = Path(args.records)
+    if source.suffix in (".jsonl", ".json") or source.is_file():
+        if args.question or args.label:
+            problem = Problem(str(source), "--question and --label go with a single answer; a file has its own fields")
+            raise SpyDataError([problem])
+        cases = read_cases(source)
+    else:
+        cases = [Case(args.records, args.question, args.label)]
+    agreements = []
+    for case in cases:
+        text, agrees = explain_case(case)
+        agreements.append(agrees)
+        print(text, end="\n\n" if len(cases) > 1 else "\n")
+    total = summary(agreements)
+    if total:
+        print(total)
 
 
 def _judge_kwargs(args: argparse.Namespace) -> dict:
@@ -135,13 +185,18 @@ def cmd_export(args: argparse.Namespace) -> None:
     print(f"exported {len(records)} records {judged} -> {output}")
 
 
-def cmd_leaderboard(args: argparse.Namespace) -> None:
-    from .leaderboard import collect, leaderboard_table, to_markdown, write_leaderboard
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """Exit status 4 when a row's result is incomplete or its latest attempt failed (the rows say which)."""
+    from .leaderboard import collect, leaderboard_table, marked_rows, to_markdown, write_leaderboard
 
     table = leaderboard_table(collect(args.work_dir))
     paths = write_leaderboard(table, args.output or args.work_dir)
     print(to_markdown(table))
     print("wrote " + ", ".join(str(p) for p in paths))
+    marked = marked_rows(table)
+    for row in marked:
+        print(f"spy-bench leaderboard: {row}", file=sys.stderr)
+    return exit_status.INCOMPLETE if marked else exit_status.OK
 
 
 def cmd_build(args: argparse.Namespace) -> None:
@@ -172,8 +227,8 @@ def cmd_build(args: argparse.Namespace) -> None:
         print(f"wrote {path} ({report.samples} samples, {report.images} images)")
 
 
-def cmd_run(args: argparse.Namespace, rest: list[str]) -> None:
-    """Run VLMEvalKit's `run.py` main with our registrations in place (no `.pth` needed)."""
+def cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
+    """Run VLMEvalKit's `run.py` main with our registrations in place (no `.pth` needed); its exit status."""
     from .harness.registration import register_all
 
     register_all()
@@ -181,6 +236,7 @@ def cmd_run(args: argparse.Namespace, rest: list[str]) -> None:
 
     sys.argv = ["vlmeval.run", *rest]
     runpy.run_module("vlmeval.run", run_name="__main__", alter_sys=True)
+    return exit_status.recorded()
 
 
 def _emit_json(data: dict, output: Path | None) -> None:
@@ -205,7 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("judge", help="add verdicts to original-format result records")
-    p.add_argument("records", type=Path)
+    p.add_argument("records", nargs="?", help="result records (JSON Lines); with --explain, an answer or a JSONL file")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the rule judge's verdict and the clause that decided it, for an answer or each line of a "
+        "JSONL file (fields answer or response, question, attribute or label)",
+    )
+    p.add_argument("--question", help="with --explain and an answer: the item's question")
+    p.add_argument("--label", help="with --explain and an answer: the attribute label id or text, e.g. a25_nationality")
     p.add_argument(
         "--judge",
         default="exact_matching",
@@ -223,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label2text", type=Path, help="label2text.json, for records without an 'attribute' field")
     p.add_argument("--response-key", default="response", help="field holding the model answer")
     p.add_argument("--eval-key", default="eval_resp", help="field the verdict is written to")
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=Path, help="where the judged records go (required without --explain)")
     p.set_defaults(func=cmd_judge)
 
     p = sub.add_parser("judge-agreement", help="agreement and Cohen's kappa between two judges' verdicts")
@@ -270,15 +334,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if argv[:1] == ["run"]:
-        cmd_run(argparse.Namespace(), argv[1:])
-        return 0
+        return cmd_run(argparse.Namespace(), argv[1:])
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        return args.func(args) or exit_status.OK
     except SpyDataError as err:
         print(f"spy-bench {args.command}: {err}", file=sys.stderr)
-        return 2
-    return 0
+        return exit_status.BAD_INPUT
 
 
 if __name__ == "__main__":

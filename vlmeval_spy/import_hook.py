@@ -7,6 +7,9 @@ no plugin mechanism; this works for `python -m vlmeval.run`, a source checkout's
 torchrun workers alike, because each of them is a fresh interpreter that reads `.pth` files.
 The registration warns once per process (rank 0 only) when VLMEvalKit is outside the tested range
 (`registration.TESTED_VLMEVAL`), since it relies on VLMEvalKit internals.
+
+It also registers the exit-status handler (`exit_status`) first of all `atexit` handlers, so that
+it runs after all of them; it does nothing unless a SPY-Bench failure was recorded.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import importlib.abc
 import sys
 import warnings
+
+from . import exit_status
 
 _AFTER = {"vlmeval.dataset": "register_datasets", "vlmeval.config": "register_models"}
 
@@ -55,6 +60,7 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 
 def install() -> None:
+    exit_status.install_exit_handler()
     if not any(isinstance(f, _Finder) for f in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
 

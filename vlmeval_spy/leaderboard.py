@@ -16,10 +16,16 @@ judge before the suffix (`<model>_MMMU_DEV_VAL_exact_matching_acc.csv`,
 
 A benchmark a model has no result for is reported as "missing", never as 0; the general and
 overall scores then are "N/A".
+
+Every row names the judge and when the result was made (`evaluated`). When the latest attempt
+at a model and dataset failed (its `_attempt.json`, `vlmeval_spy.attempts`), the row says so in
+`latest attempt` (`latest attempt failed (<date>, judge <judge>: <cause>)`) beside the older
+result it still shows, or with no scores when there is none.
 """
 
 from __future__ import annotations
 
+import datetime
 import glob
 import json
 import re
@@ -30,6 +36,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .atomic import atomic_open, write_text
+from .attempts import FAILED, SUFFIX, Attempt, read_attempt
 from .errors import Problem, SpyDataError
 from .metrics import ACCURACY, HMS, ICS, NA, format_score
 from .overall import GeneralScores, overall_score
@@ -44,10 +51,13 @@ JUDGE_INFIX = r"_[a-z0-9][a-z0-9._-]*(?:_matching)?"
 MISSING = "missing"
 RUN_FOLDER = re.compile(r"^T(\d{8})(?:-(\d{6}))?")
 """VLMEvalKit's run folders: `T20261130-235959`, older `T20261130_G<git hash>`."""
+UNKNOWN = "unknown"
+LATEST_ATTEMPT = "latest attempt"
 COLUMNS = (
     "model",
     "dataset",
     "judge",
+    "evaluated",
     ACCURACY,
     ICS,
     HMS,
@@ -57,6 +67,7 @@ COLUMNS = (
     "MME (P+R)",
     "general",
     "overall",
+    LATEST_ATTEMPT,
 )
 BENCHMARK_COLUMNS = {MMMU: "MMMU val (%)", OCRBENCH: "OCRBench (norm)", MME: "MME (P+R)"}
 
@@ -86,10 +97,15 @@ class Entry:
 
     model: str
     dataset: str
-    metrics: dict
+    metrics: dict | None
+    """None when the model has no result on the dataset, only a failed attempt."""
     general: General
-    judge: str = "unknown"
+    judge: str = UNKNOWN
     """The judge that produced the verdicts (`_judge.json`)."""
+    evaluated: str = UNKNOWN
+    """When the result was made (`_judge.json`'s `evaluated at`)."""
+    failed_attempt: Attempt | None = None
+    """The latest attempt, when it failed after the result shown was made."""
 
 
 def run_folders(model_dir: Path) -> list[Path]:
@@ -171,14 +187,17 @@ def read_general(model_dir: Path) -> General:
     )
 
 
+def spy_results(model_dir: Path, prefix: str, suffix: str) -> set[str]:
+    """Names of the model's result files `<prefix>*<suffix>`, in the model folder and its run folders."""
+    pattern = f"{glob.escape(prefix)}*{suffix}"
+    return {p.name for folder in (model_dir, *run_folders(model_dir)) for p in folder.glob(pattern)}
+
+
 def spy_metrics(model_dir: Path) -> dict[str, dict]:
     """Dataset name -> SPY-Bench `metrics` of every SPY-Bench result of the model, in either layout."""
     prefix, suffix = f"{model_dir.name}_", "_metrics.json"
-    pattern = f"{glob.escape(prefix)}*{suffix}"
-    folders = [model_dir, *run_folders(model_dir)]
-    names = {p.name for folder in folders for p in folder.glob(pattern)}
     found = {}
-    for name in sorted(names):
+    for name in sorted(spy_results(model_dir, prefix, suffix)):
         data = _read_json(find_result(model_dir, name))
         # Other datasets write `_metrics.json` too: keep only SPY-Bench reports.
         if isinstance(data, dict) and "metrics group by label" in data and ICS in data.get("metrics", {}):
@@ -186,30 +205,69 @@ def spy_metrics(model_dir: Path) -> dict[str, dict]:
     return found
 
 
-def judge_name(model_dir: Path, dataset: str) -> str:
-    """The judge named in the result's `_judge.json` ("unknown" for results written before it was recorded),
-    marked INCOMPLETE when more samples than its threshold have no verdict."""
+def judge_report(model_dir: Path, dataset: str) -> dict:
+    """The result's `_judge.json` (empty for results written before it was recorded)."""
     path = find_result(model_dir, f"{model_dir.name}_{dataset}_judge.json")
     data = _read_json(path) if path else None
-    if not isinstance(data, dict):
-        return "unknown"
-    judge = str(data.get("judge", "unknown"))
-    return f"{judge} (INCOMPLETE)" if data.get("complete") is False else judge
+    return data if isinstance(data, dict) else {}
+
+
+def judge_name(judging: dict) -> str:
+    """The judge named in `_judge.json` ("unknown" for results written before it was recorded), marked
+    INCOMPLETE when more samples than its threshold have no verdict."""
+    judge = str(judging.get("judge", UNKNOWN))
+    return f"{judge} (INCOMPLETE)" if judging.get("complete") is False else judge
+
+
+def failed_attempts(model_dir: Path) -> dict[str, Attempt]:
+    """Dataset name -> the latest attempt of the model at it, for the datasets where that attempt failed."""
+    prefix = f"{model_dir.name}_"
+    latest: dict[str, Attempt] = {}
+    for folder in (model_dir, *run_folders(model_dir)):
+        for path in folder.glob(f"{glob.escape(prefix)}*{SUFFIX}"):
+            attempt, dataset = read_attempt(path), path.name[len(prefix) : -len(SUFFIX)]
+            if attempt is not None and (dataset not in latest or _time(attempt.at) > _time(latest[dataset].at)):
+                latest[dataset] = attempt
+    return {dataset: attempt for dataset, attempt in latest.items() if attempt.outcome == FAILED}
+
+
+def _time(text: str) -> datetime.datetime:
+    """An ISO time with its offset; the earliest time for anything else (results older than the field)."""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def model_entries(model_dir: Path) -> list[Entry]:
+    """The model's rows: one per SPY-Bench result, and one per dataset it only has a failed attempt at."""
+    spy, failed = spy_metrics(model_dir), failed_attempts(model_dir)
+    if not spy and not failed:
+        return []
+    general = read_general(model_dir)
+    entries = []
+    for dataset in sorted(spy.keys() | failed.keys()):
+        attempt = failed.get(dataset)
+        if dataset not in spy:
+            entries.append(Entry(model_dir.name, dataset, None, general, attempt.judge, NA, attempt))
+            continue
+        judging = judge_report(model_dir, dataset)
+        evaluated = str(judging.get("evaluated at", UNKNOWN))
+        if attempt is not None and _time(attempt.at) <= _time(evaluated):
+            attempt = None  # the result shown is newer than the failure
+        entries.append(Entry(model_dir.name, dataset, spy[dataset], general, judge_name(judging), evaluated, attempt))
+    return entries
 
 
 def collect(work_dir: str | Path) -> list[Entry]:
-    """Every (model, SPY-Bench dataset) result under a work dir, with the model's general results."""
+    """Every (model, SPY-Bench dataset) result or failed attempt under a work dir, with the model's general results."""
     work_dir = Path(work_dir)
     if not work_dir.is_dir():
         raise _problem(work_dir, "work dir not found")
-    entries = []
-    for model_dir in sorted(p for p in work_dir.iterdir() if p.is_dir()):
-        spy = spy_metrics(model_dir)
-        general = read_general(model_dir) if spy else None
-        entries += [
-            Entry(model_dir.name, dataset, metrics, general, judge_name(model_dir, dataset))
-            for dataset, metrics in spy.items()
-        ]
+    entries = [
+        entry for model_dir in sorted(p for p in work_dir.iterdir() if p.is_dir()) for entry in model_entries(model_dir)
+    ]
     if not entries:
         raise _problem(
             work_dir, "no SPY-Bench results found (expected WORK_DIR/<model>/<model>_<dataset>_metrics.json)"
@@ -219,22 +277,37 @@ def collect(work_dir: str | Path) -> list[Entry]:
 
 def entry_row(entry: Entry) -> dict:
     """The leaderboard row of an entry: scores as numbers, "missing" benchmarks, "N/A" undefined scores."""
-    scores = overall_score(entry.metrics, entry.general.scores())
     mme = None if entry.general.mme_perception is None else entry.general.mme_perception + entry.general.mme_reasoning
     mmmu = None if entry.general.mmmu_val_accuracy is None else 100 * entry.general.mmmu_val_accuracy
     values = {MMMU: mmmu, OCRBENCH: entry.general.ocrbench_norm, MME: mme}
-    row = {
-        "model": entry.model,
-        "dataset": entry.dataset,
-        "judge": entry.judge,
-        ACCURACY: entry.metrics[ACCURACY]["score"],
-        ICS: entry.metrics[ICS]["score"],
-        HMS: entry.metrics[HMS],
-        "privacy": scores["privacy"],
-    }
+    row = {"model": entry.model, "dataset": entry.dataset, "judge": entry.judge, "evaluated": entry.evaluated}
+    if entry.metrics is None:
+        row.update(dict.fromkeys((ACCURACY, ICS, HMS, "privacy", "general", "overall"), NA))
+    else:
+        scores = overall_score(entry.metrics, entry.general.scores())
+        row.update(
+            {
+                ACCURACY: entry.metrics[ACCURACY]["score"],
+                ICS: entry.metrics[ICS]["score"],
+                HMS: entry.metrics[HMS],
+                "privacy": scores["privacy"],
+                "general": scores["general"],
+                "overall": scores["overall"],
+            }
+        )
     row.update({BENCHMARK_COLUMNS[name]: MISSING if value is None else value for name, value in values.items()})
-    row["general"], row["overall"] = scores["general"], scores["overall"]
+    row[LATEST_ATTEMPT] = entry.failed_attempt.marker() if entry.failed_attempt else ""
     return row
+
+
+def marked_rows(table: pd.DataFrame) -> list[str]:
+    """`model (dataset): why` for each row whose result is incomplete or whose latest attempt failed."""
+    marked = []
+    for row in table.to_dict("records"):
+        why = [w for w in ("INCOMPLETE" if "(INCOMPLETE)" in str(row["judge"]) else "", row[LATEST_ATTEMPT]) if w]
+        if why:
+            marked.append(f"{row['model']} ({row['dataset']}): {'; '.join(why)}")
+    return marked
 
 
 def leaderboard_table(entries: list[Entry]) -> pd.DataFrame:
@@ -250,7 +323,8 @@ def leaderboard_table(entries: list[Entry]) -> pd.DataFrame:
 
 def to_markdown(table: pd.DataFrame) -> str:
     header = "| " + " | ".join(table.columns) + " |"
-    rule = "|" + "|".join("---" if c in ("model", "dataset", "judge") else "---:" for c in table.columns) + "|"
+    text_columns = ("model", "dataset", "judge", "evaluated", LATEST_ATTEMPT)
+    rule = "|" + "|".join("---" if c in text_columns else "---:" for c in table.columns) + "|"
     body = ["| " + " | ".join(format_score(v) for v in row) + " |" for row in table.itertuples(index=False)]
     notes = (
         "",

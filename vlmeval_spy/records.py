@@ -52,6 +52,14 @@ def read_records(path: str | Path) -> list[dict]:
     return records
 
 
+def read_result_records(path: str | Path) -> list[dict]:
+    """`read_records`, refusing a file that holds none: an empty result must not read as a score of N/A."""
+    records = read_records(path)
+    if not records:
+        raise SpyDataError([Problem(str(path), "holds no records (expected JSON Lines or a JSON array of objects)")])
+    return records
+
+
 def write_records(path: str | Path, records: Iterable[dict]) -> None:
     """Write JSON Lines atomically: a crash never leaves a half-written file."""
     write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))

@@ -222,7 +222,10 @@ def _judge_section(judging: dict | None) -> list[str]:
             "",
         ]
     where = f" (model {judging['judge model']} at {judging['endpoint']})" if judging.get("endpoint") else ""
-    lines.append(f"Judge: **{judging['judge']}**{where}; {judging['calls']} judge calls, {judging['saved']} saved.")
+    when = f" Evaluated {judging['evaluated at']}." if judging.get("evaluated at") else ""
+    lines.append(
+        f"Judge: **{judging['judge']}**{where}; {judging['calls']} judge calls, {judging['saved']} saved.{when}"
+    )
     if judging.get("fallback"):
         lines[-1] += (
             " No LLM judge was asked for or configured, so the offline rule judge gave every verdict; "

@@ -19,18 +19,26 @@ runs VLMEvalKit's own code):
    model's custom prompt is never used, and the adapter hooks are skipped, so the request carries
    the dataset's text unchanged.
 
-`install()` applies both, once; `tests/test_served_patches.py` fails when the VLMEvalKit
-internals they wrap move.
+3. Errors. `--api-mode` evaluates in a worker process, which reports a failure as the error's
+   type, message and traceback, printed and logged. For SPY-Bench datasets an error of ours (a
+   judge that cannot be used, bad input: `run_exit.status_of`) comes back as its message alone,
+   which says what failed and what to do; the worker's attempt record (`run_status`) carries it.
+
+`install()` applies them, once; `tests/test_served.py` and `tests/test_vlmeval_patches.py` fail
+when the VLMEvalKit internals they wrap move.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
 import functools
+import io
 import itertools
 import os
 import pickle
+import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -231,7 +239,33 @@ def install() -> None:
         pipeline._produce_image_tasks = _dataset_prompt_first(pipeline._produce_image_tasks)
     if not getattr(pipeline._save_checkpoint, "spy_bench_patch", False):
         pipeline._save_checkpoint = _checkpoint_at_intervals(pipeline._save_checkpoint)
+    if not getattr(vlmeval.inference_api._eval_subprocess_target, "spy_bench_patch", False):
+        target = vlmeval.inference_api._eval_subprocess_target
+        vlmeval.inference_api._eval_subprocess_target = _errors_of_ours_without_traceback(target)
     for hook, dataset_of in _ADAPTER_HOOKS.items():
         method = getattr(OpenAISDKWrapper, hook)
         if not getattr(method, "spy_bench_patch", False):
             setattr(OpenAISDKWrapper, hook, _without_adapter_for_spy(method, dataset_of))
+
+
+def _errors_of_ours_without_traceback(evaluate_in_worker: Callable) -> Callable:
+    """The worker's outcome for a SPY-Bench dataset that failed with an error of ours: its message alone."""
+    from ..attempts import RUN, attempt_path, read_attempt
+    from ..exit_status import FAILED
+    from .run_status import is_spy_dataset
+
+    @functools.wraps(evaluate_in_worker)
+    def evaluate(dataset_obj, result_file, judge_kwargs, log_file):
+        if not is_spy_dataset(str(getattr(dataset_obj, "dataset_name", ""))):
+            return evaluate_in_worker(dataset_obj, result_file, judge_kwargs, log_file)
+        printed = io.StringIO()  # the worker prints the error with its traceback
+        with contextlib.redirect_stdout(printed):
+            outcome = evaluate_in_worker(dataset_obj, result_file, judge_kwargs, log_file)
+        attempt = read_attempt(attempt_path(result_file))
+        if not outcome["success"] and attempt is not None and attempt.run == RUN and attempt.exit_status != FAILED:
+            return {**outcome, "error": attempt.error}
+        sys.stdout.write(printed.getvalue())
+        return outcome
+
+    evaluate.spy_bench_patch = True
+    return evaluate

@@ -16,15 +16,17 @@ from vlmeval.dataset.image_base import ImageBaseDataset
 from vlmeval.smp import LMUDataRoot
 
 from ..atomic import atomic_open
+from ..attempts import now
 from ..build import embedded_images_by_path, read_embedded_image, read_tsv
 from ..catalog import DATASETS, ensure_dataset
 from ..errors import Problem, SpyDataError
 from ..export import previous_answers, verdicts_path
 from ..prediction_files import count_answers_with
-from .judging import JudgeTask, judge_predictions, judge_report, select_judge
+from .judging import JudgeTask, asked_judge, judge_predictions, judge_report, select_judge
 from .outputs import judge_fail_counts, primary_metric, write_outputs
 from .predictions import exact_predictions
 from .registration import publish_datasets
+from .run_status import record_failure, record_result
 
 IMAGES_ENV = "SPY_IMAGES"
 """Overrides the image root recorded at build time (reference-mode TSVs)."""
@@ -88,6 +90,16 @@ class SPYBenchDataset(ImageBaseDataset):
         return [*images, {"type": "text", "value": line["question"]}]
 
     def evaluate(self, eval_file: str, **judge_kwargs) -> dict:
+        """Judge and score the predictions; how it ended is recorded beside them (`run_status`)."""
+        try:
+            result, judging = self._judge_and_score(eval_file, judge_kwargs)
+        except Exception as err:
+            record_failure(eval_file, asked_judge(judge_kwargs), err)
+            raise
+        record_result(eval_file, judging)
+        return result
+
+    def _judge_and_score(self, eval_file: str, judge_kwargs: dict) -> tuple[dict, dict]:
         judge = select_judge(judge_kwargs)
         data = self.judged_frame(eval_file)
         tasks = [
@@ -98,7 +110,8 @@ class SPYBenchDataset(ImageBaseDataset):
         data["verdict"] = [verdicts[t.key].verdict for t in tasks]
         data["judge"] = [verdicts[t.key].judge for t in tasks]
         data["judge_output"] = [verdicts[t.key].raw for t in tasks]
-        return write_outputs(eval_file, data, {**judge_report(judge, verdicts), **data.attrs})
+        judging = {**judge_report(judge, verdicts), **data.attrs, "evaluated at": now()}
+        return write_outputs(eval_file, data, judging), judging
 
     def judged_frame(self, eval_file: str) -> pd.DataFrame:
         """The dataset's own rows (ids and texts as built) for the file's samples, with the answers

@@ -67,7 +67,8 @@ class RuleJudge:
         self.name = name
 
     def judge_all(self, tasks: list[JudgeTask], work_file: str) -> dict[str, Verdict]:
-        return {t.key: Verdict(classify(t.answer), self.name) for t in tasks}
+        # The attribute and the question tell an answer from a change of subject (rule_judge_attributes).
+        return {t.key: Verdict(classify(t.answer, t.question, t.attribute), self.name) for t in tasks}
 
     def report(self) -> dict:
         return {"judge": self.name, "fallback": self.name == RULE_FALLBACK, "endpoint": None, "calls": 0, "saved": 0}

@@ -43,6 +43,7 @@ __all__ = [
     "JudgeTask",
     "JudgeUnavailable",
     "Verdict",
+    "asked_judge",
     "judge_configured",
     "judge_predictions",
     "judge_report",
@@ -69,6 +70,14 @@ def fail_threshold(kwargs: dict) -> float:
             f"SPY-Bench: --judge-args: {THRESHOLD_KEY} must be a fraction in [0, 1), e.g. 0.01; got {value!r}"
         )
     return float(value)
+
+
+def asked_judge(judge_kwargs: dict) -> str:
+    """The name of the judge `select_judge` will use for these arguments (before it is set up)."""
+    model = judge_kwargs.get("model")
+    if model is not None:
+        return str(model)
+    return DEFAULT_LLM_JUDGE if judge_configured(judge_kwargs) else RULE_FALLBACK
 
 
 def select_judge(judge_kwargs: dict) -> Judge:

@@ -42,7 +42,7 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_any
 from tqdm import tqdm
 from vlmeval.dataset.utils.judge_util import build_judge
-from vlmeval.smp.file import RUN_STATUS_NAME
+from vlmeval.smp.file import RUN_STATUS_NAME, is_eval_run_id
 
 from ..judge_cache import CACHE_NAME, JudgeCache, JudgeStats, judgment_key
 from ..judge_prompt import DEFAULT_TEMPLATE, load_template, parse_verdict, render
@@ -207,10 +207,13 @@ class CallResult:
 
 
 def default_cache_path(work_file: str | Path) -> Path:
-    """The work dir's cache: above the model folder when `work_file` is in a VLMEvalKit run, else beside it."""
+    """The work dir's cache when `work_file` is in a VLMEvalKit run (`WORK_DIR/<model>/` or, in `--api-mode`,
+    `WORK_DIR/<model>/<run folder>/`: the same file in every mode), else the file beside it."""
     folder = Path(work_file).resolve().parent
-    root = folder.parent if (folder / RUN_STATUS_NAME).exists() else folder
-    return root / CACHE_NAME
+    if not (folder / RUN_STATUS_NAME).exists():
+        return folder / CACHE_NAME
+    model_dir = folder.parent if is_eval_run_id(folder.name) else folder
+    return model_dir.parent / CACHE_NAME
 
 
 def endpoint_source(kwargs: dict) -> str:

@@ -1,13 +1,14 @@
 """Files `evaluate()` writes beside the prediction file, named the VLMEvalKit way, and what
 VLMEvalKit's run summary reads of them.
 
-The judge's name stands wherever the score does: a `judge` column in the score file, the
-report's first lines, `_judge.json`, the dict `evaluate()` returns (which VLMEvalKit stores in
-`status.json`) and the primary metric's name in VLMEvalKit's summary. When the judge failed on
-more samples than its threshold allows, or as many answers were lost (inference failed), the score
-file's `status` column, the report, the summary's metric name and the leaderboard's judge column say
-the result is incomplete and how many samples have no verdict, and why (the
-score file's `status` column, on every row beside the score, is `complete` otherwise).
+The judge's name stands wherever the score does, with the time the score was made: `judge` and
+`evaluated_at` columns in the score file, the report's first lines, `_judge.json` (`evaluated
+at`), the dict `evaluate()` returns (which VLMEvalKit stores in `status.json`) and the primary
+metric's name in VLMEvalKit's summary. When the judge failed on more samples than its threshold
+allows, or as many answers were lost (inference failed), the score file's `status` column, the
+report, the summary's metric name and the leaderboard's judge column say the result is incomplete
+and how many samples have no verdict, and why (the score file's `status` column, on every row
+beside the score, is `complete` otherwise).
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def write_outputs(eval_file: str, data: pd.DataFrame, judging: dict) -> dict:
     )
     # On every row, beside each score (the score column stays numeric).
     scores["judge"], scores["status"] = judging["judge"], completeness(judging)
+    scores["evaluated_at"] = judging.get("evaluated at", "")
     _write_csv(get_intermediate_file_path(eval_file, "_score", "csv"), scores)
     _write_csv(
         get_intermediate_file_path(eval_file, "_by_label", "csv"), label_table(report["metrics group by label"], texts)

@@ -6,7 +6,8 @@ at INFO level, and `run.py` records `sys.argv` (with `--judge-key` / `--key`) in
 when SPY-Bench registers into VLMEvalKit, masks every known secret as `***` in all log records
 and in that recorded argv.
 
-Known secrets: the values of `--judge-key` / `--key` on the command line, a `key` (or
+Known secrets: the values of `--judge-key` / `--key` on the command line, however argparse accepts
+them (`--judge-k`, `--judge-ke=...`: `run_options`), a `key` (or
 `api_key`) inside `--judge-args` JSON and inside the model and dataset entries of a `--config`
 file, keys handed to the judge (`add_secret`), and the values of environment variables whose
 name ends in `KEY` (read when a record is logged, so keys loaded later from VLMEvalKit's `.env`
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .run_exit import install as install_run_exit
+from .run_options import option_values
 
 SECRET_FLAGS = ("--judge-key", "--key")
 JSON_FLAGS = ("--judge-args",)
@@ -40,16 +42,6 @@ _installed = False
 def add_secret(value: str | None) -> None:
     if value and len(value) >= _MIN_LENGTH:
         _added.add(value)
-
-
-def _flag_values(argv: list[str], flags: tuple[str, ...]) -> list[str]:
-    """Values given to `flags`, as `--flag VALUE` or `--flag=VALUE`."""
-    found = []
-    for i, arg in enumerate(argv):
-        flag, eq, value = arg.partition("=")
-        if flag in flags:
-            found.append(value if eq else argv[i + 1] if i + 1 < len(argv) else "")
-    return found
 
 
 def json_secrets(data) -> set[str]:
@@ -79,10 +71,10 @@ def _config_file(path: str):
 def argv_secrets(argv: Iterable[str]) -> set[str]:
     """Keys on a command line: secret flags, keys inside `--judge-args` JSON and inside the `--config` file."""
     argv = list(argv)
-    found = set(_flag_values(argv, SECRET_FLAGS))
-    for value in _flag_values(argv, JSON_FLAGS):
+    found = set(option_values(argv, SECRET_FLAGS))
+    for value in option_values(argv, JSON_FLAGS):
         found |= json_secrets(_parsed(value))
-    for path in _flag_values(argv, (CONFIG_FLAG,)):
+    for path in option_values(argv, (CONFIG_FLAG,)):
         found |= json_secrets(_config_file(path))
     return found
 

@@ -29,7 +29,8 @@ AT_RISK = (
     "the LLM judge's calls (the judge wrapper's generate_inner)",
     "self-moderation answers (structured predictions with extra_records)",
     "the dataset's prompt winning over a model's own (force_use_dataset_prompt)",
-    "a non-zero exit status when the judge cannot be used or --judge-args is invalid (run.py's error logging)",
+    "the exit status and status.json of a failed SPY-Bench evaluation (run.py's error logging, "
+    "status_report.upsert_dataset_status, build_dataset)",
     "API-mode inference of SPY-Bench (checkpoint interval, prompts and model adapters in vlmeval.inference_api)",
 )
 """What depends on VLMEvalKit internals, as the version warning names it."""
@@ -108,6 +109,8 @@ def register_datasets(dataset_module: ModuleType) -> None:
         importlib.import_module(module)
     # Now, before run.py logs its judge arguments and records its argv: keeps API keys out of both.
     importlib.import_module("vlmeval_spy.harness.redaction").install()
+    # And before run.py imports them: status.json entries, attempt records and the exit status.
+    importlib.import_module("vlmeval_spy.harness.run_status").install()
 
 
 def register_models(config_module: ModuleType) -> None:

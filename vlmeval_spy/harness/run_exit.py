@@ -1,37 +1,53 @@
-"""Makes `run.py` end with a non-zero exit status when it skipped an evaluation for a reason of ours.
+"""Makes `run.py` end with the exit status of the contract (`vlmeval_spy.exit_status`) when a
+SPY-Bench evaluation failed, and says why in one message.
 
 VLMEvalKit's `run.py` catches every exception raised while it prepares or evaluates a dataset,
-logs it with `logger.exception` ("... combination failed: <error>, skipping this combination."),
-records it in `status.json` and goes on; the process then exits 0. A benchmark whose judge
-could not be used must not end like a success, so this module watches those log records:
-
-- a record carrying a `JudgeUnavailable` keeps its message (which says what failed and what to
-  do), loses the traceback, and the process will exit with `EXIT_JUDGE_UNAVAILABLE` (3);
-- `run.py` failing to parse `--judge-args` (a JSONDecodeError raised in its `get_judge_kwargs`)
-  becomes one clear message, without traceback, and the process will exit with `EXIT_BAD_INPUT` (2).
-
-An `atexit` handler cannot change the exit status of a normal exit, so the one registered here
-flushes the logs and the standard streams and ends the process with `os._exit`.
+logs it with `logger.exception` ("... combination failed: <error>, skipping this combination.")
+and goes on; the process then exits 0. `status_of` maps our errors to their status. This
+module watches the log records: a record carrying one of our errors (a judge that cannot be
+used, bad input, an unknown model, a server that died) keeps its message, which says what failed
+and what to do, loses its traceback, and its status is recorded. `run.py` failing to parse
+`--judge-args` (a JSONDecodeError raised in its `get_judge_kwargs`) becomes one clear message.
+An error that escapes `run.py` altogether (in `--api-mode`, an unknown model fails an `assert`)
+is reported the same way by the exception hook. Failures of other kinds are recorded where the
+dataset is known to be a SPY-Bench one (`run_status`).
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
-import os
+import re
 import sys
 
+from .. import exit_status
+from ..errors import SpyDataError
 from .judge_base import JudgeUnavailable
 
-EXIT_BAD_INPUT = 2
-EXIT_JUDGE_UNAVAILABLE = 3
+EXIT_BAD_INPUT = exit_status.BAD_INPUT
+EXIT_JUDGE_UNAVAILABLE = exit_status.JUDGE_UNAVAILABLE
 JUDGE_ARGS_EXAMPLE = """--judge-args '{"spy_prompt": "prompt.txt"}'"""
-_state = {"installed": False, "status": 0}
+UNKNOWN_API_MODEL = re.compile(r'Model "(.+)" not found in supported_VLM')
+"""`run.py --api-mode`'s assertion for a model name it does not know."""
+_state = {"installed": False}
+
+
+def status_of(error: BaseException) -> int:
+    """The exit status an error of a SPY-Bench evaluation stands for."""
+    from .named_models import UnknownModelError
+    from .served_server import ServerError
+
+    if isinstance(error, JudgeUnavailable):
+        return exit_status.JUDGE_UNAVAILABLE
+    if isinstance(error, (SpyDataError, UnknownModelError)) or _bad_judge_args(error):
+        return exit_status.BAD_INPUT
+    if isinstance(error, ServerError):
+        return exit_status.INCOMPLETE
+    return exit_status.FAILED
 
 
 def install() -> None:
-    """Watch log records for errors run.py swallowed (idempotent)."""
+    """Watch log records and uncaught errors for failures run.py would hide (idempotent)."""
     if _state["installed"]:
         return
     _state["installed"] = True
@@ -40,18 +56,56 @@ def install() -> None:
     def factory(*args, **kwargs) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, JudgeUnavailable):
-            _swallowed(record, EXIT_JUDGE_UNAVAILABLE)
-        elif isinstance(error, json.JSONDecodeError) and _raised_in(error, "get_judge_kwargs"):
-            _swallowed(record, EXIT_BAD_INPUT)
-            record.msg = (
-                f"SPY-Bench: --judge-args is not valid JSON ({error.msg}, line {error.lineno} column "
-                f"{error.colno}); pass a JSON object, e.g. {JUDGE_ARGS_EXAMPLE}. This dataset was skipped."
-            )
-            record.args = None
+        if error is not None and status_of(error) != exit_status.FAILED:
+            _known_failure(record, error)
         return record
 
     logging.setLogRecordFactory(factory)
+    sys.excepthook = _excepthook(sys.excepthook)
+
+
+def _known_failure(record: logging.LogRecord, error: BaseException) -> None:
+    """The message says it all: no traceback; and the process must not exit 0."""
+    record.exc_info, record.exc_text = None, None
+    exit_status.record(status_of(error))
+    if _bad_judge_args(error):
+        record.msg = (
+            f"SPY-Bench: --judge-args is not valid JSON ({error.msg}, line {error.lineno} column "
+            f"{error.colno}); pass a JSON object, e.g. {JUDGE_ARGS_EXAMPLE}. This dataset was skipped."
+        )
+        record.args = None
+
+
+def _excepthook(previous):
+    def hook(kind, error, traceback) -> None:
+        explained = _unknown_api_model(error)
+        if explained is not None:
+            status, message = exit_status.BAD_INPUT, explained
+        elif status_of(error) != exit_status.FAILED:
+            status, message = status_of(error), str(error)
+        else:
+            previous(kind, error, traceback)
+            return
+        exit_status.record(status)
+        print(f"SPY-Bench: {message}", file=sys.stderr)
+
+    return hook
+
+
+def _unknown_api_model(error: BaseException) -> str | None:
+    """Our explanation (with close names) of the model name `run.py --api-mode` asserted it lacks."""
+    found = UNKNOWN_API_MODEL.search(str(error)) if isinstance(error, AssertionError) else None
+    config = sys.modules.get("vlmeval.config")
+    if found is None or config is None:
+        return None
+    from .named_models import ModelTable, unknown_model_message
+
+    table = config.supported_VLM
+    return unknown_model_message(found.group(1), table) if isinstance(table, ModelTable) else None
+
+
+def _bad_judge_args(error: BaseException) -> bool:
+    return isinstance(error, json.JSONDecodeError) and _raised_in(error, "get_judge_kwargs")
 
 
 def _raised_in(error: BaseException, function: str) -> bool:
@@ -61,18 +115,3 @@ def _raised_in(error: BaseException, function: str) -> bool:
             return True
         tb = tb.tb_next
     return False
-
-
-def _swallowed(record: logging.LogRecord, status: int) -> None:
-    """The message says it all: no traceback; and the process must not exit 0."""
-    record.exc_info, record.exc_text = None, None
-    if not _state["status"]:
-        atexit.register(_exit_with_status)
-    _state["status"] = max(_state["status"], status)
-
-
-def _exit_with_status() -> None:
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(_state["status"])

@@ -163,7 +163,7 @@ class SPYServedVLM(BaseAPI):
         key = os.environ.get(api_key_env, "") if api_key_env else ""
         self.base_url = base_url
         self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key or 'EMPTY'}"}
-        self.http = KeepAliveClient(base_url, timeout)
+        self.http = KeepAliveClient(base_url, timeout, env_proxies=endpoint is not None)  # own servers: direct
         if endpoint is not None:
             self._check_endpoint()
 

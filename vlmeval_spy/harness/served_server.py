@@ -14,6 +14,7 @@ import atexit
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,11 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model_registry import ENGINES
+from .run_options import option_values
+from .served_supervisor import describe_exit
 
 STARTUP_TIMEOUT_S = {"vllm": 1800.0, "transformers": 900.0, "batched": 900.0}
 """How long a server may take to load its model before the run gives up (large checkpoints load slowly)."""
 POLL_S = 0.5
 LOG_TAIL_LINES = 25
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""Opens loopback URLs without the HTTP(S)_PROXY of the environment."""
 
 
 class ServerError(RuntimeError):
@@ -88,14 +93,19 @@ def free_port() -> int:
 
 
 def run_work_dir(argv: list[str] | None = None) -> Path:
-    """The `--work-dir` of the running `run.py` (VLMEvalKit's default `./outputs` otherwise)."""
-    argv = sys.argv if argv is None else argv
-    for i, arg in enumerate(argv):
-        if arg == "--work-dir" and i + 1 < len(argv):
-            return Path(argv[i + 1])
-        if arg.startswith("--work-dir="):
-            return Path(arg.split("=", 1)[1])
-    return Path(os.environ.get("MMEVAL_ROOT") or "outputs")
+    """The `--work-dir` of the running `run.py`, however argparse accepts it (`--work=/w`: `run_options`), the
+    last one given winning as in argparse; VLMEvalKit's default `./outputs` otherwise."""
+    given = option_values(sys.argv if argv is None else argv, ("--work-dir",))
+    return Path(given[-1] if given else os.environ.get("MMEVAL_ROOT") or "outputs")
+
+
+def supervisor_exit(returncode: int) -> str:
+    """How the server ended, from its supervisor's exit status (128 + N: the server was killed by signal N)."""
+    if returncode > 128 and returncode - 128 in signal.valid_signals():
+        return f"server {describe_exit(128 - returncode)}"
+    if returncode < 0:
+        return f"its supervisor {describe_exit(returncode)}"
+    return f"exit code {returncode}"
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -113,6 +123,7 @@ class ManagedServer:
         self.spec, self.port, self.log, self.supervisor = spec, port, log, supervisor
         self.base_url = f"http://127.0.0.1:{port}/v1"
         self.command = server_command(spec, port)
+        self.unhealthy: str | None = None  # what /health said when the server was stopped for it
 
     @classmethod
     def start(cls, spec: ServerSpec, log_dir: Path, startup_timeout_s: float | None = None) -> ManagedServer:
@@ -140,11 +151,19 @@ class ManagedServer:
         return self.supervisor.poll() is None
 
     def exited(self, within_s: float) -> bool:
-        """Whether the server has stopped, or stops within `within_s` seconds."""
+        """Whether the server has stopped, or stops within `within_s` seconds.
+
+        A server that answers `/health` with a 5xx (the batching server whose worker died) would
+        fail every request from now on: it is stopped, and counts as stopped.
+        """
         try:
             self.supervisor.wait(within_s)
         except subprocess.TimeoutExpired:
-            return False
+            status, body = self._health()
+            if status is None or status < 500:
+                return False
+            self.unhealthy = f"/health answered {status}: {body}"
+            self.stop()
         return True
 
     def wait_healthy(self, timeout_s: float) -> None:
@@ -152,8 +171,8 @@ class ManagedServer:
         while time.monotonic() < deadline:
             if not self.alive():
                 raise ServerError(
-                    f"{self.describe()} exited with code {self.supervisor.returncode} while "
-                    f"starting; the end of its log {self.log}:\n{log_tail(self.log)}"
+                    f"{self.describe()} stopped while starting ({supervisor_exit(self.supervisor.returncode)}); "
+                    f"the end of its log {self.log}:\n{log_tail(self.log)}"
                 )
             if self._health_ok():
                 return
@@ -165,18 +184,25 @@ class ManagedServer:
         )
 
     def _health_ok(self) -> bool:
+        return self._health()[0] == 200
+
+    def _health(self) -> tuple[int | None, str]:
+        """`/health`'s status and the start of its body; None when no answer comes."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=5) as response:
-                return response.status == 200
+            with DIRECT.open(f"http://127.0.0.1:{self.port}/health", timeout=5) as response:
+                return response.status, ""
+        except urllib.error.HTTPError as err:
+            return err.code, err.read(500).decode("utf-8", errors="replace")
         except (urllib.error.URLError, OSError):
-            return False
+            return None, ""
 
     def describe(self) -> str:
         return f"the `{self.spec.engine} serve` server of {self.spec.served_name} (port {self.port})"
 
     def died_message(self) -> str:
+        how = self.unhealthy or supervisor_exit(self.supervisor.returncode)
         return (
-            f"{self.describe()} stopped during the run (exit code {self.supervisor.returncode}); the end of its "
+            f"{self.describe()} stopped during the run ({how}); the end of its "
             f"log {self.log}:\n{log_tail(self.log)}\nAnswers received so far are kept: run the same command "
             f"again with --reuse to send only the missing samples."
         )

@@ -7,12 +7,18 @@ CPU nothing batched what `run.py --api-nproc N` sends. This server collects up t
 answers with: same chat template, image processing and greedy decoding. Requests with other
 decoding settings go to the next batch.
 
+It never leaves a request hanging: at most `--max-queue` requests wait or generate (more get 503
+with `Retry-After`), a request whose client disconnects is dropped from its batch unless its
+generation has started, one not answered within `--request-timeout` seconds gets 504, and if the
+worker thread dies every waiting and later request gets 503 naming the cause, as does `/health`.
+
     python -m vlmeval_spy.serving.batched_server MODEL [--host 127.0.0.1] [--port 8000]
         [--served-model-name NAME] [--max-batch-size 16] [--batch-gap-ms 20] [--batch-max-wait-ms 250]
-        [--min-pixels N] [--max-pixels N] [--dtype D] [--device-map M]
+        [--max-queue 256] [--request-timeout 540] [--min-pixels N] [--max-pixels N] [--dtype D]
+        [--device-map M]
 
 Endpoints: `POST /v1/chat/completions` (not streamed; images as `data:` URLs), `GET /v1/models`,
-`GET /health` (answers once the model is loaded).
+`GET /health` (answers 200 once the model is loaded, 503 once the worker has died).
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ import queue
 import threading
 import time
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from PIL import Image, UnidentifiedImageError
 
 from .vlm_generation import Answer, answer_batch, greedy_settings, load_image, load_vlm
@@ -39,9 +46,23 @@ from .vlm_generation import Answer, answer_batch, greedy_settings, load_image, l
 Settings = tuple[tuple[str, Any], ...]
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_QUEUE = 256
+"""Requests waiting or generating at most: far above `run.py --api-nproc`, yet a bound on held images."""
+DEFAULT_REQUEST_TIMEOUT_S = 540.0
+"""Below `SPYServedVLM`'s 600 s read timeout, so its client reads why instead of timing out itself."""
+RETRY_AFTER_S = 1
+
 
 class BadRequest(ValueError):
     """A request this server cannot answer (HTTP 400)."""
+
+
+class QueueFull(RuntimeError):
+    """`max_queue` requests are already waiting or generating (HTTP 503 with Retry-After)."""
+
+
+class WorkerDied(RuntimeError):
+    """The worker thread stopped: no request will be answered again (HTTP 503)."""
 
 
 @dataclass
@@ -59,25 +80,73 @@ class Batcher:
     its first request. Clients answered together send their next requests together, but spread
     over tens of milliseconds (each is built and parsed in turn); waiting for the gap, not a fixed
     time, keeps them in one batch instead of a full one and a few stragglers, at any concurrency.
+
+    A cancelled future (its client left) is dropped when its batch starts. At most `max_queue`
+    futures are unanswered at a time. If the worker thread dies, every unanswered future and every
+    later `submit` fails with `WorkerDied`.
     """
 
-    def __init__(self, processor: Any, model: Any, max_batch_size: int, gap_s: float, max_wait_s: float):
-        if max_batch_size < 1:
-            raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
+    def __init__(
+        self,
+        processor: Any,
+        model: Any,
+        max_batch_size: int,
+        gap_s: float,
+        max_wait_s: float,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+    ):
+        if max_batch_size < 1 or max_queue < 1:
+            raise ValueError(f"max_batch_size and max_queue must be at least 1, got {max_batch_size}, {max_queue}")
         self.processor, self.model = processor, model
         self.max_batch_size, self.gap_s, self.max_wait_s = max_batch_size, gap_s, max_wait_s
+        self.max_queue = max_queue
         self.queue: queue.Queue[Pending] = queue.Queue()
         self.carried: list[Pending] = []  # taken from the queue for a batch with other settings
-        threading.Thread(target=self._work, name="batcher", daemon=True).start()
+        self.lock = threading.Lock()  # orders `submit` against the worker's death
+        self.unanswered: set[Future] = set()  # queued, carried or generating: all fail if the worker dies
+        self.failure: WorkerDied | None = None
+        threading.Thread(target=self._run, name="batcher", daemon=True).start()
 
     def submit(self, conversation: list[dict], images: list[Image.Image], settings: Settings) -> Future:
+        """The future answer; raises QueueFull or WorkerDied instead of queueing what would not be answered."""
         pending = Pending(conversation, images, settings)
-        self.queue.put(pending)
+        with self.lock:
+            if self.failure is not None:
+                raise WorkerDied(str(self.failure))
+            if len(self.unanswered) >= self.max_queue:
+                raise QueueFull(f"{self.max_queue} requests are waiting or generating (--max-queue)")
+            self.unanswered.add(pending.future)
+            self.queue.put(pending)
+        pending.future.add_done_callback(self._answered)
         return pending.future
+
+    def _answered(self, future: Future) -> None:
+        with self.lock:
+            self.unanswered.discard(future)
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as err:  # whatever killed the worker is reported to every request
+            log.critical("the batching worker stopped; every request now fails", exc_info=err)
+            self._fail_all(WorkerDied(f"the batching worker stopped: {type(err).__name__}: {err}"))
+
+    def _fail_all(self, failure: WorkerDied) -> None:
+        with self.lock:
+            self.failure = failure
+            waiting = list(self.unanswered)
+        for future in waiting:
+            try:
+                future.set_exception(failure)
+            except InvalidStateError:  # answered or cancelled meanwhile
+                pass
 
     def _work(self) -> None:
         while True:
-            batch = self._next_batch()
+            # A future cancelled before its batch starts is not generated for.
+            batch = [p for p in self._next_batch() if p.future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             start = time.perf_counter()
             try:
                 answers = answer_batch(
@@ -181,13 +250,40 @@ def completion(model_name: str, answer: Answer) -> dict:
     }
 
 
-def build_app(batcher: Batcher, names: list[str], default_max_new_tokens: int) -> FastAPI:
+async def disconnected(request: Request) -> None:
+    """Returns once the client has closed its connection (its body is read: uvicorn's next message says so)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def answer_while_connected(request: Request, future: Future, timeout_s: float) -> Answer:
+    """The future's answer; the future is cancelled (dropped from its batch) if the client leaves or time runs out."""
+    answer = asyncio.wrap_future(future)  # cancelling it cancels `future`, unless its batch has started
+    gone = asyncio.ensure_future(disconnected(request))
+    done, _ = await asyncio.wait({answer, gone}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    gone.cancel()
+    if answer in done:
+        return answer.result()
+    answer.cancel()
+    if gone in done:
+        raise HTTPException(499, "the client closed the connection")
+    raise HTTPException(504, f"not answered within {timeout_s:.0f} s (--request-timeout)")
+
+
+def build_app(
+    batcher: Batcher,
+    names: list[str],
+    default_max_new_tokens: int,
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
+) -> FastAPI:
     """The FastAPI app; `names` are the model names requests may ask for (the first is listed)."""
     app = FastAPI(title="SPY-Bench batched server")
     listed = names[0]
 
     @app.get("/health")
-    def health() -> dict:
+    def health() -> Any:
+        if batcher.failure is not None:
+            return JSONResponse({"status": "unhealthy", "detail": str(batcher.failure)}, status_code=503)
         return {"status": "ok"}
 
     @app.get("/v1/models")
@@ -212,7 +308,15 @@ def build_app(batcher: Batcher, names: list[str], default_max_new_tokens: int) -
         except BadRequest as err:
             raise HTTPException(400, str(err)) from None
         try:
-            answer = await asyncio.wrap_future(batcher.submit(conversation, images, settings))
+            answer = await answer_while_connected(
+                request, batcher.submit(conversation, images, settings), request_timeout_s
+            )
+        except QueueFull as err:
+            raise HTTPException(503, str(err), headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+        except WorkerDied as err:
+            raise HTTPException(503, str(err)) from None
+        except HTTPException:
+            raise
         except Exception as err:
             raise HTTPException(500, f"generation failed: {type(err).__name__}: {err}") from None
         return completion(body["model"], answer)
@@ -232,6 +336,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--batch-max-wait-ms", type=float, default=250.0, help="and at the latest this long after its first request"
+    )
+    parser.add_argument(
+        "--max-queue",
+        type=int,
+        default=DEFAULT_MAX_QUEUE,
+        help="requests waiting or generating at most; more are answered 503 with Retry-After",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=DEFAULT_REQUEST_TIMEOUT_S,
+        help="seconds a request may wait and generate before it is answered 504",
     )
     parser.add_argument("--min-pixels", type=int, help="Qwen-style image processors: fewest pixels per image")
     parser.add_argument("--max-pixels", type=int, help="Qwen-style image processors: most pixels per image")
@@ -254,9 +370,11 @@ def main(argv: list[str] | None = None) -> None:
         max_pixels=args.max_pixels,
         trust_remote_code=args.trust_remote_code,
     )
-    batcher = Batcher(processor, model, args.max_batch_size, args.batch_gap_ms / 1000, args.batch_max_wait_ms / 1000)
+    batcher = Batcher(
+        processor, model, args.max_batch_size, args.batch_gap_ms / 1000, args.batch_max_wait_ms / 1000, args.max_queue
+    )
     names = [args.served_model_name or args.model, args.model]
-    app = build_app(batcher, names, greedy_settings(model)["max_new_tokens"])
+    app = build_app(batcher, names, greedy_settings(model)["max_new_tokens"], args.request_timeout)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 

@@ -1,0 +1,203 @@
+"""The exit-status contract (README, "Exit status"; `vlmeval_spy.exit_status`) through the real entry points:
+`python -m vlmeval.run` in a subprocess (local and `--api-mode`), `spy-bench` and the exit handler order.
+
+Each case asserts the exit status, the files on disk and what a reader of them is told: a failed re-run is
+never shown as the latest result, unknown names are usage errors, keys are masked however argparse
+accepts their flags.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from judge_server import EMPTY, JudgeServer, dead_port
+from vlmeval_spy import cli, exit_status
+from vlmeval_spy.harness.run_options import option_values, run_py_options
+
+pytestmark = pytest.mark.timeout(600)
+
+MODEL, DATASET, SAMPLES = "SPY-AlwaysReject", "SPY-Bench-Mini", 75
+SECRETS = {
+    "--judge-k": "sk-abbrev-k-0001aa",
+    "--judge-ke": "sk-abbrev-ke-0002bb",
+    "--judge-key=": "sk-equals-0003cc",
+    "--judge-k=": "sk-abbrev-equals-0004dd",
+    "--key": "sk-model-key-0005ee",
+}
+"""Every way argparse lets a user pass a key to run.py, each with its own secret."""
+
+
+def run(root: Path, *args: str) -> subprocess.CompletedProcess:
+    (root / "lmu").mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_API_BASE")}
+    cmd = [sys.executable, "-m", "vlmeval.run", "--work-dir", str(root / "work"), "--api-nproc", "4", *args]
+    return subprocess.run(cmd, env={**env, "LMUData": str(root / "lmu")}, capture_output=True, text=True, cwd=root)
+
+
+def output(proc: subprocess.CompletedProcess) -> str:
+    return proc.stdout + proc.stderr
+
+
+def secret_arguments() -> list[str]:
+    words = []
+    for flag, secret in SECRETS.items():
+        words += [flag + secret] if flag.endswith("=") else [flag, secret]
+    return words
+
+
+def test_every_spelling_of_a_secret_flag_is_read_as_argparse_reads_it():
+    options = run_py_options()
+    assert {"--judge", "--judge-key", "--key", "--keep-failed"} <= options
+    argv = ["run.py", "--judge", "gpt-4o", *secret_arguments(), "--judge-args", '{"key": "x"}', "--keep-failed"]
+    assert option_values(argv, ("--judge-key", "--key")) == list(SECRETS.values())
+    assert option_values(argv, ("--judge",)) == ["gpt-4o"]  # an option's full name is never another's prefix
+    assert option_values(["--judge-args", "{}"], ("--judge-key",)) == []
+
+
+def test_a_failed_rerun_is_never_shown_as_the_latest_result(tmp_path: Path):
+    """exact_matching result, then a re-run whose LLM judge is down: exit 3, the status and summary of the
+    failed attempt carry no score, and the leaderboard shows the older result marked as superseded."""
+    first = run(tmp_path, "--data", DATASET, "--model", MODEL, "--judge", "exact_matching")
+    assert first.returncode == 0, output(first)[-3000:]
+    judge_url = f"http://127.0.0.1:{dead_port()}/v1"
+    rerun = run(
+        tmp_path,
+        "--data",
+        DATASET,
+        "--model",
+        MODEL,
+        "--judge",
+        "gpt-4o",
+        "--judge-base-url",
+        judge_url,
+        *secret_arguments(),
+    )
+    assert rerun.returncode == exit_status.JUDGE_UNAVAILABLE, output(rerun)[-3000:]
+    assert "accuracy [judge" not in output(rerun)  # the summary prints no score for the failed attempt
+    entry = json.loads((tmp_path / "work" / MODEL / "status.json").read_text())["datasets"][DATASET]
+    assert entry["status"] == "failed" and entry["judge_model"] == "gpt-4o" and entry["exit_status"] == 3
+    assert "cannot connect" in entry["error_message"] and "metrics" not in entry and "primary_metric" not in entry
+    attempt = json.loads((tmp_path / "work" / MODEL / f"{MODEL}_{DATASET}_attempt.json").read_text())
+    assert (attempt["outcome"], attempt["judge"], attempt["exit_status"]) == ("failed", "gpt-4o", 3)
+    score = (tmp_path / "work" / MODEL / f"{MODEL}_{DATASET}_score.csv").read_text()
+    assert "exact_matching" in score.splitlines()[1] and "evaluated_at" in score.splitlines()[0]
+
+    status = cli.main(["leaderboard", str(tmp_path / "work")])
+    assert status == exit_status.INCOMPLETE
+    (row,) = [line for line in (tmp_path / "work" / "leaderboard.md").read_text().splitlines() if MODEL in line]
+    assert "| exact_matching |" in row and "| 60.0 |" in row  # the older result is still shown ...
+    assert f"latest attempt failed ({attempt['at'][:10]}, judge gpt-4o: cannot connect" in row  # ... marked
+
+    everything = [p.read_bytes() for p in (tmp_path / "work").rglob("*") if p.is_file()]
+    for secret in SECRETS.values():
+        assert secret not in output(rerun) and not any(secret.encode() in data for data in everything), secret
+
+
+def test_api_mode_judge_failure_exits_3_and_keeps_every_answer(tmp_path: Path):
+    judge_url = f"http://127.0.0.1:{dead_port()}/v1"
+    proc = run(
+        tmp_path,
+        "--api-mode",
+        "--data",
+        DATASET,
+        "--model",
+        MODEL,
+        "--judge",
+        "gpt-4o",
+        "--judge-base-url",
+        judge_url,
+        "--judge-key",
+        "sk-api-mode-0006ff",
+    )
+    assert proc.returncode == exit_status.JUDGE_UNAVAILABLE, output(proc)[-3000:]
+    (status_file,) = (tmp_path / "work" / MODEL).glob("T*/status.json")
+    entry = json.loads(status_file.read_text())["datasets"][DATASET]
+    assert entry["status"] == "failed" and "metrics" not in entry
+    (predictions,) = status_file.parent.glob(f"{MODEL}_{DATASET}.xlsx")
+    answers = pd.read_excel(predictions, engine="openpyxl")["prediction"]
+    assert len(answers) == SAMPLES and answers.notna().all()
+    # The judge cache is where the docs say in every mode: at the top of the work dir.
+    assert not list((tmp_path / "work" / MODEL).rglob("*.sqlite"))
+
+
+def test_unknown_dataset_and_model_names_are_usage_errors(tmp_path: Path):
+    proc = run(
+        tmp_path, "--data", "SPY-Bench-Mimi", DATASET, "--model", "SPY-AlwaysRejekt", "--judge", "exact_matching"
+    )
+    assert proc.returncode == exit_status.BAD_INPUT, output(proc)[-3000:]
+    text = output(proc)
+    assert "dataset 'SPY-Bench-Mimi' cannot be built" in text and "Did you mean: SPY-Bench-Mini" in text
+    assert "unknown model 'SPY-AlwaysRejekt'" in text and "Did you mean: SPY-AlwaysReject" in text
+    assert "Traceback" not in text
+
+    api = run(tmp_path, "--api-mode", "--data", DATASET, "--model", "SPY-AlwaysRejekt")
+    assert api.returncode == exit_status.BAD_INPUT, output(api)[-3000:]
+    assert "unknown model 'SPY-AlwaysRejekt'" in output(api) and "Traceback" not in output(api)
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank"])
+def test_metrics_of_a_file_without_records_is_bad_input(tmp_path: Path, content: str, capsys):
+    records = tmp_path / "records.jsonl"
+    records.write_text(content)
+    assert cli.main(["metrics", str(records)]) == exit_status.BAD_INPUT
+    assert "holds no records" in capsys.readouterr().err
+
+
+def test_judge_command_exits_4_when_the_judge_fails_beyond_the_threshold(tmp_path: Path, capsys):
+    records = tmp_path / "records.jsonl"
+    rows = [
+        {
+            "benchmark_id": str(i),
+            "label": "a1",
+            "is_privacy": True,
+            "attribute": "age",
+            "question": "How old?",
+            "response": f"About {20 + i}.",
+        }
+        for i in range(4)
+    ]
+    records.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with JudgeServer(verdict=lambda prompt: EMPTY) as server:
+        status = cli.main(
+            [
+                "judge",
+                str(records),
+                "--judge",
+                "gpt-4o",
+                "--judge-base-url",
+                server.base_url,
+                "--judge-key",
+                "sk-judge-cli-0007aa",
+                "--retry",
+                "1",
+                "-o",
+                str(tmp_path / "out.jsonl"),
+            ]
+        )
+    assert status == exit_status.INCOMPLETE
+    assert "INCOMPLETE: 4 of 4 records have no verdict" in capsys.readouterr().err
+
+
+def test_the_exit_status_handler_runs_after_every_other_exit_handler(tmp_path: Path):
+    """Registered at interpreter start (the .pth hook), it runs last: handlers registered later, as the
+    checkpoint flush and the server pool are, still run, and the status is the recorded one."""
+    marker = tmp_path / "flushed"
+    code = textwrap.dedent(f"""
+        import atexit
+        from pathlib import Path
+        from vlmeval_spy import exit_status
+        atexit.register(lambda: Path({str(marker)!r}).write_text("ran"))
+        exit_status.record(exit_status.JUDGE_UNAVAILABLE)
+        exit_status.record(exit_status.BAD_INPUT)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == exit_status.JUDGE_UNAVAILABLE, proc.stderr
+    assert marker.read_text() == "ran"

@@ -1,0 +1,76 @@
+"""How the latest evaluation of a model on a SPY-Bench dataset ended, beside its prediction file.
+
+Every evaluation attempt, successful or not, writes `<model>_<dataset>_attempt.json` next to the
+prediction file: the outcome (`complete`, `incomplete` or `failed`), the judge, the time it
+ended, the exit status it stands for (`exit_status`) and, for a failure, the error. A failed
+attempt deletes nothing, so the files of an earlier result stay; this record is how the
+leaderboard knows that they are not the latest word (docs/specification.md §4.4).
+
+`RUN` identifies the process that made a record (and its forked children, such as VLMEvalKit's
+evaluation workers in `--api-mode`), so a run never mistakes an earlier run's record for its own.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .atomic import write_json
+
+COMPLETE, INCOMPLETE, FAILED = "complete", "incomplete", "failed"
+SUFFIX = "_attempt.json"
+RUN = f"{os.getpid()}-{time.time_ns()}"
+CAUSE_CHARS = 160
+
+
+def now() -> str:
+    """The local time with its UTC offset, to the second (the form VLMEvalKit's status.json uses)."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: str
+    """complete, incomplete or failed."""
+    judge: str
+    at: str
+    """When the attempt ended (`now()`)."""
+    exit_status: int
+    """What the attempt means for the exit status (`vlmeval_spy.exit_status`)."""
+    error: str = ""
+    run: str = RUN
+
+    @property
+    def cause(self) -> str:
+        """The error in a few words: what follows "cannot be used:", else its first sentence."""
+        text = self.error.split("cannot be used: ", 1)[-1].removeprefix("SPY-Bench: ").strip()
+        first = re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0].rstrip(".")
+        return first if len(first) <= CAUSE_CHARS else first[: CAUSE_CHARS - 3] + "..."
+
+    def marker(self) -> str:
+        """How a result superseded by this failed attempt is marked wherever it is shown."""
+        return f"latest attempt failed ({self.at[:10]}, judge {self.judge or 'unknown'}: {self.cause})"
+
+
+def attempt_path(prediction_file: str | Path) -> Path:
+    """`<stem>_attempt.json` beside a prediction file (VLMEvalKit's naming of files derived from it)."""
+    path = Path(prediction_file)
+    return path.with_name(path.stem + SUFFIX)
+
+
+def write_attempt(path: str | Path, attempt: Attempt) -> None:
+    write_json(path, asdict(attempt))
+
+
+def read_attempt(path: str | Path) -> Attempt | None:
+    """The record, or None when there is none or it cannot be read (a record is never a reason to fail)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return Attempt(**data)
+    except (OSError, ValueError, TypeError):
+        return None
