@@ -9,7 +9,6 @@ accepts their flags.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness_run import output
+from harness_run import run_py as run
 from judge_server import EMPTY, JudgeServer, dead_port
 from vlmeval_spy import cli, exit_status
 from vlmeval_spy.harness.run_options import option_values, run_py_options
@@ -35,15 +36,10 @@ SECRETS = {
 """Every way argparse lets a user pass a key to run.py, each with its own secret."""
 
 
-def run(root: Path, *args: str) -> subprocess.CompletedProcess:
-    (root / "lmu").mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_API_BASE")}
-    cmd = [sys.executable, "-m", "vlmeval.run", "--work-dir", str(root / "work"), "--api-nproc", "4", *args]
-    return subprocess.run(cmd, env={**env, "LMUData": str(root / "lmu")}, capture_output=True, text=True, cwd=root)
-
-
-def output(proc: subprocess.CompletedProcess) -> str:
-    return proc.stdout + proc.stderr
+def with_dead_judge(*args: str) -> list[str]:
+    """SPY-Bench-Mini, the fixed-answer model and an LLM judge nobody answers for."""
+    judge = ["--judge", "gpt-4o", "--judge-base-url", f"http://127.0.0.1:{dead_port()}/v1"]
+    return [*args, "--data", DATASET, "--model", MODEL, *judge]
 
 
 def secret_arguments() -> list[str]:
@@ -67,19 +63,7 @@ def test_a_failed_rerun_is_never_shown_as_the_latest_result(tmp_path: Path):
     failed attempt carry no score, and the leaderboard shows the older result marked as superseded."""
     first = run(tmp_path, "--data", DATASET, "--model", MODEL, "--judge", "exact_matching")
     assert first.returncode == 0, output(first)[-3000:]
-    judge_url = f"http://127.0.0.1:{dead_port()}/v1"
-    rerun = run(
-        tmp_path,
-        "--data",
-        DATASET,
-        "--model",
-        MODEL,
-        "--judge",
-        "gpt-4o",
-        "--judge-base-url",
-        judge_url,
-        *secret_arguments(),
-    )
+    rerun = run(tmp_path, *with_dead_judge(*secret_arguments()))
     assert rerun.returncode == exit_status.JUDGE_UNAVAILABLE, output(rerun)[-3000:]
     assert "accuracy [judge" not in output(rerun)  # the summary prints no score for the failed attempt
     entry = json.loads((tmp_path / "work" / MODEL / "status.json").read_text())["datasets"][DATASET]
@@ -102,21 +86,7 @@ def test_a_failed_rerun_is_never_shown_as_the_latest_result(tmp_path: Path):
 
 
 def test_api_mode_judge_failure_exits_3_and_keeps_every_answer(tmp_path: Path):
-    judge_url = f"http://127.0.0.1:{dead_port()}/v1"
-    proc = run(
-        tmp_path,
-        "--api-mode",
-        "--data",
-        DATASET,
-        "--model",
-        MODEL,
-        "--judge",
-        "gpt-4o",
-        "--judge-base-url",
-        judge_url,
-        "--judge-key",
-        "sk-api-mode-0006ff",
-    )
+    proc = run(tmp_path, *with_dead_judge("--api-mode", "--judge-key", "sk-api-mode-0006ff"))
     assert proc.returncode == exit_status.JUDGE_UNAVAILABLE, output(proc)[-3000:]
     (status_file,) = (tmp_path / "work" / MODEL).glob("T*/status.json")
     entry = json.loads(status_file.read_text())["datasets"][DATASET]

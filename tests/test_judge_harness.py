@@ -6,7 +6,6 @@ for the key in the whole work dir and in the output."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness_run import output, run_py
 from judge_server import EMPTY, JudgeServer, dead_port, default_verdict, slow_once
 from vlmeval_spy import exit_status
 from vlmeval_spy.harness.run_exit import EXIT_BAD_INPUT, EXIT_JUDGE_UNAVAILABLE
@@ -29,17 +29,8 @@ DISTINCT = 15
 """A fixed answer: one distinct judge prompt per (attribute, question) of the mini benchmark."""
 
 
-def run(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    (root / "lmu").mkdir(exist_ok=True)
-    base = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_API_BASE")}
-    cmd = [sys.executable, "-m", "vlmeval.run", "--work-dir", str(root / "work"), "--api-nproc", "4", *args]
-    return subprocess.run(
-        cmd, env={**base, "LMUData": str(root / "lmu"), **(env or {})}, capture_output=True, text=True, cwd=root
-    )
-
-
 def judged(root: Path, server_url: str, key: str = KEY, *extra: str, env: dict | None = None):
-    return run(
+    return run_py(
         root,
         "--data",
         DATASET,
@@ -58,10 +49,6 @@ def judged(root: Path, server_url: str, key: str = KEY, *extra: str, env: dict |
 
 def stem(root: Path, model: str = MODEL) -> Path:
     return root / "work" / model / f"{model}_{DATASET}"
-
-
-def output(proc: subprocess.CompletedProcess) -> str:
-    return proc.stdout + proc.stderr
 
 
 def leaks(root: Path, proc: subprocess.CompletedProcess, *keys: str) -> list[str]:
@@ -98,7 +85,7 @@ def assert_stopped(root: Path, proc: subprocess.CompletedProcess, *message_parts
 
 def test_an_unreachable_judge_with_the_key_in_judge_args_stops_the_evaluation(tmp_path):
     url = f"http://127.0.0.1:{dead_port()}/v1"
-    proc = run(
+    proc = run_py(
         tmp_path,
         "--data",
         DATASET,
@@ -128,7 +115,7 @@ def test_a_refused_key_stops_after_a_few_requests(tmp_path):
 def key_in_environment(root: Path, server_url: str) -> subprocess.CompletedProcess:
     """The judge's key from the environment (as VLMEvalKit's .env would set it)."""
     args = ("--data", DATASET, "--model", MODEL, "--judge", "gpt-4o", "--judge-base-url", server_url)
-    return run(root, *args, env={"OPENAI_API_KEY": KEY})
+    return run_py(root, *args, env={"OPENAI_API_KEY": KEY})
 
 
 def test_a_judge_that_dies_mid_run_then_comes_back(tmp_path):
@@ -190,7 +177,7 @@ def test_a_slow_prompt_and_empty_replies_keep_the_judge_and_mark_the_score_incom
 
 
 def test_without_a_judge_the_rule_judge_is_named_wherever_the_score_is(tmp_path):
-    proc = run(tmp_path, "--data", DATASET, "--model", MODEL)
+    proc = run_py(tmp_path, "--data", DATASET, "--model", MODEL)
     assert proc.returncode == 0, output(proc)[-3000:]
     assert "no LLM judge asked for or configured" in proc.stderr
     name = "exact_matching_fallback"
@@ -228,7 +215,7 @@ def test_the_evaluated_models_endpoint_and_key_never_reach_the_judge_or_the_file
             "data": {DATASET: {"class": "SPYBenchDataset", "dataset": DATASET}},
         }
         (tmp_path / "config.json").write_text(json.dumps(config))
-        proc = run(
+        proc = run_py(
             tmp_path,
             "--config",
             str(tmp_path / "config.json"),
@@ -251,7 +238,7 @@ def test_the_evaluated_models_endpoint_and_key_never_reach_the_judge_or_the_file
 
 
 def test_invalid_judge_args_json_is_one_clear_error(tmp_path):
-    proc = run(tmp_path, "--data", DATASET, "--model", MODEL, "--judge-args", '{"spy_prompt": "p.txt",}')
+    proc = run_py(tmp_path, "--data", DATASET, "--model", MODEL, "--judge-args", '{"spy_prompt": "p.txt",}')
     assert proc.returncode == EXIT_BAD_INPUT, output(proc)[-3000:]
     assert "SPY-Bench: --judge-args is not valid JSON (Expecting property name enclosed in double quotes" in proc.stdout
     assert "Traceback" not in output(proc)
