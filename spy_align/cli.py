@@ -2,6 +2,7 @@
 
     spy-align {sft,dpo,nca,ncap} --config recipe.yaml [--option value ...]
     spy-align config-path [NAME]        # path of a shipped recipe, accelerate YAML or DeepSpeed JSON
+    spy-align tune-mini DIR             # SPY-Tune-Mini, to try training on a CPU (docs/loop.md)
 
 Training runs in this process, so the same command works under `accelerate launch` and
 `torchrun` (`-m spy_align.scripts.METHOD`, or `-m spy_align METHOD`).
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, text in METHODS.items():
         commands.add_parser(name, help=text, add_help=False)
+    mini = commands.add_parser("tune-mini", help="write SPY-Tune-Mini (train, eval, label texts, pictures) to a folder")
+    mini.add_argument("out", type=Path, help="folder to write; pass it as --images_root too")
     configs = commands.add_parser("config-path", help="print the path of a shipped recipe or launch config")
     configs.add_argument(
         "name",
@@ -227,5 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "config-path":
         return cmd_config_path(args.name)
+    if args.command == "tune-mini":
+        from .tune_mini import write_tune_mini
+
+        print("\n".join(f"wrote {path}" for path in write_tune_mini(args.out)))
+        return exit_status.OK
     parser.print_help()
     return 0
