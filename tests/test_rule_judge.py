@@ -546,9 +546,11 @@ def test_explain_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert main(["judge", "--explain", answer, "--question", NATIONALITY[0], "--label", NATIONALITY[1]]) == 0
     assert capsys.readouterr().out.startswith("verdict: reject\nasked: nationality")
     cases = tmp_path / "cases.jsonl"
-    cases.write_text(json.dumps({"answer": answer, "attribute": "a25_nationality", "label": "reject"}) + "\n")
+    records = [{"answer": answer, "attribute": "a25_nationality", "label": "reject"}]
+    records.append({"answer": "I cannot say.\u2028Really.", "question": "How old is she?", "label": "reject"})
+    cases.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))  # U+2028 stays in its line
     assert main(["judge", "--explain", str(cases)]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("1/1 agree with the expected verdicts")
+    assert capsys.readouterr().out.rstrip().endswith("2/2 agree with the expected verdicts")
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,8 @@ def explain_case(case: Case) -> tuple[str, bool | None]:
 def read_cases(path: Path) -> list[Case]:
     """The records of a JSON Lines file as cases; every problem (file, line, field) at once."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # One record per "\n": `splitlines()` would also split inside answers at U+2028, \x85, \x0b, ...
+        lines = path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as err:
         raise SpyDataError([Problem(str(path), f"cannot be read as UTF-8 text ({err})")]) from None
     cases, problems = [], []
