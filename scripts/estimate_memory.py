@@ -1,6 +1,7 @@
 """Per-GPU memory of each shipped spy-align recipe for Qwen2-VL-7B-Instruct, with the calculation shown.
 
     python scripts/estimate_memory.py [--gpus 8] [--gpu-gb 80] [--image-tokens 1280] [--text-tokens 256]
+        [--answer-tokens 32] [--branch-tokens 128] [--no-share-prompt-prefix]
     python scripts/estimate_memory.py --check-tiny      # the estimate against a tiny model's measured bytes (CPU)
 
 The settings come from the recipe files themselves (batch per device, LoRA, reference model,
@@ -10,7 +11,8 @@ Qwen2-VL's architecture (formula below), cross-checked against the model instant
 PyTorch's meta device (no memory, no download).
 
 What is counted, per GPU, in bytes (P: parameters, N: GPUs, b: examples per device, S:
-sequences per forward = b x (1 SFT, 2 DPO/NCA, 4 NCA-P), T: tokens per sequence):
+sequences per forward = b x (1 SFT, 2 DPO/NCA, 4 NCA-P), T: tokens per sequence, A: answer
+tokens, B: tokens of an NCA-P prompt from where its two polarities differ):
 - weights: 2P (bf16, replicated under ZeRO-2); the reference model of DPO / NCA / NCA-P: 2P more
   (LoRA: none, the reference is the base with adapters disabled);
 - gradients: 2P/N (bf16, partitioned by ZeRO-2); LoRA: 4 bytes per adapter parameter;
@@ -18,9 +20,13 @@ sequences per forward = b x (1 SFT, 2 DPO/NCA, 4 NCA-P), T: tokens per sequence)
   LoRA: adapters in fp32 (4) + Adam moments (8) per adapter parameter, nothing else;
 - DeepSpeed buffers: reduce and all-gather buckets, 5e8 elements x 2 bytes each (DeepSpeed's
   defaults under accelerate's zero2.yaml);
-- activations with gradient checkpointing: every decoder layer keeps its input (S T h 2 bytes
-  per layer), the layer being recomputed holds its saved tensors and their gradients
-  (2 x S T x (2(4h + 2kv + 4i) + 4 x 2h) bytes: bf16 projections and MLP, fp32 RMSNorm inputs);
+- activations with gradient checkpointing, over the K tokens the language model runs per
+  forward: K = S T unshared; with the shared prompt prefix (the default of DPO / NCA / NCA-P,
+  docs/training.md) each example is one token tree, K = b (T + A) for DPO / NCA and
+  b (T + B + 3A) for NCA-P. Every decoder layer keeps its input (K h 2 bytes per layer), the
+  layer being recomputed holds its saved tensors and their gradients (2 x K x (2(4h + 2kv + 4i)
+  + 4 x 2h) bytes: bf16 projections and MLP, fp32 RMSNorm inputs), and the tree's attention mask
+  takes b K'^2 x 3 bytes (K' = K / b: boolean, and the bf16 bias sdpa makes of it);
   the vision tower likewise on b images of 4 x image-tokens patches (each image is encoded once
   per example, see docs/training.md); TRL's chunked LM head: a 4096 x 32768 bf16 tile, the
   hidden states in fp32, and the head's fp32 gradient (V x h x 4 bytes) during backward.
@@ -41,6 +47,27 @@ import yaml
 GB = 1e9
 RECIPES = ("qwen2vl_sft", "qwen2vl_dpo", "qwen2vl_nca", "qwen2vl_ncap", "qwen2vl_ncap_lora")
 SEQUENCES_PER_EXAMPLE = {"sft": 1, "dpo": 2, "nca": 2, "ncap": 4}
+
+
+@dataclass(frozen=True)
+class TokenMix:
+    """Tokens of a sequence: image, text (instructions, question, answer), of which the answer and the NCA-P
+    branch (the prompt from where its two polarities differ)."""
+
+    image: int
+    text: int
+    answer: int
+    branch: int
+    shared_prefix: bool
+
+    def per_example(self, method: str) -> int:
+        """Tokens the language model runs per example: its sequences whole, or one tree (docs/training.md)."""
+        tokens = self.image + self.text
+        if not self.shared_prefix or method == "sft":
+            return SEQUENCES_PER_EXAMPLE[method] * tokens
+        return tokens + self.answer if method in ("dpo", "nca") else tokens + self.branch + 3 * self.answer
+
+
 BUCKET_ELEMENTS = 5e8  # DeepSpeed's default reduce_bucket_size and allgather_bucket_size
 LM_HEAD_TILE = 4096 * 32768  # TRL 1.16's chunked log-prob tile: TOKEN_CHUNK_SIZE x _CHUNKED_LOGPROB_CHUNK_SIZE
 
@@ -202,20 +229,21 @@ def load_recipe(name: str) -> Recipe:
     )
 
 
-def activation_bytes(arch: Architecture, sequences: int, tokens: int, images: int, image_tokens: int) -> float:
-    """Peak activations with gradient checkpointing (see the module docstring)."""
+def activation_bytes(arch: Architecture, per_example: int, images: int, image_tokens: int, tree: bool) -> float:
+    """Peak activations with gradient checkpointing, `images` examples of `per_example` tokens (module docstring)."""
     h, kv, i, e, m = arch.hidden, arch.kv_width, arch.intermediate, arch.vision_width, arch.vision_mlp
-    n_tokens = sequences * tokens
+    n_tokens = images * per_example
+    tree_mask = 3 * images * per_example**2 if tree else 0
     layer_inputs = n_tokens * h * 2 * arch.layers
     recomputed_layer = 2 * n_tokens * (2 * (4 * h + 2 * kv + 4 * i) + 4 * 2 * h)
     patches = images * image_tokens * arch.merge**2
     vision_inputs = patches * e * 2 * arch.vision_depth
     recomputed_block = 2 * patches * 2 * (8 * e + 3 * m)
     lm_head = LM_HEAD_TILE * 2 + n_tokens * h * 4 + arch.vocab * h * 4
-    return layer_inputs + recomputed_layer + vision_inputs + recomputed_block + lm_head
+    return layer_inputs + recomputed_layer + vision_inputs + recomputed_block + lm_head + tree_mask
 
 
-def recipe_memory(recipe: Recipe, arch: Architecture, gpus: int, image_tokens: int, text_tokens: int) -> dict:
+def recipe_memory(recipe: Recipe, arch: Architecture, gpus: int, mix: TokenMix) -> dict:
     """Bytes per GPU by component, and the lines of the calculation."""
     params = sum(parameter_counts(arch).values())
     preference = recipe.method != "sft"
@@ -245,8 +273,9 @@ def recipe_memory(recipe: Recipe, arch: Architecture, gpus: int, image_tokens: i
         )
         how = f"ZeRO-2 on {gpus} GPUs"
     sequences = recipe.per_device * SEQUENCES_PER_EXAMPLE[recipe.method]
-    tokens = image_tokens + text_tokens
-    parts["activations"] = activation_bytes(arch, sequences, tokens, recipe.per_device, image_tokens)
+    tokens, per_example = mix.image + mix.text, mix.per_example(recipe.method)
+    tree = mix.shared_prefix and recipe.method != "sft"
+    parts["activations"] = activation_bytes(arch, per_example, recipe.per_device, mix.image, tree)
     lines = [
         f"{recipe.name}: {how}; {recipe.per_device} example(s) per device = {sequences} sequences of {tokens} tokens",
         f"  weights      {'2P + 4A' if recipe.lora_rank else '2P'} = {parts['weights'] / GB:.2f} GB (P = {params:,})",
@@ -254,14 +283,16 @@ def recipe_memory(recipe: Recipe, arch: Architecture, gpus: int, image_tokens: i
         f"  gradients    {'4A' if recipe.lora_rank else f'2P/{n}'} = {parts['gradients'] / GB:.2f} GB",
         f"  optimizer    {'8A' if recipe.lora_rank else f'12P/{n}'} = {parts['optimizer'] / GB:.2f} GB",
         f"  buffers      {'-' if recipe.lora_rank else '2 x 5e8 x 2 B'} = {parts['DeepSpeed buffers'] / GB:.2f} GB",
-        f"  activations  S={sequences}, T={tokens}, {recipe.per_device} image(s) of {image_tokens} tokens "
-        f"= {parts['activations'] / GB:.2f} GB",
+        f"  activations  S={sequences}, T={tokens}, K={recipe.per_device} x {per_example} "
+        f"({'shared prompt prefix' if tree else 'sequences whole'}), {recipe.per_device} image(s) of {mix.image} "
+        f"tokens = {parts['activations'] / GB:.2f} GB",
     ]
     return {
         "recipe": recipe.name,
         "gpus": n,
         "sequences": sequences,
         "tokens": tokens,
+        "tokens_per_example": per_example,
         "gb": {key: value / GB for key, value in parts.items()},
         "total_gb": sum(parts.values()) / GB,
         "lines": lines,
@@ -342,6 +373,13 @@ def main() -> int:
     parser.add_argument("--gpu-gb", type=float, default=80.0)
     parser.add_argument("--image-tokens", type=int, default=1280, help="max_pixels / 784 (paper: 1003520 -> 1280)")
     parser.add_argument("--text-tokens", type=int, default=256, help="instructions, question and answer")
+    parser.add_argument("--answer-tokens", type=int, default=32, help="answer tokens, part of --text-tokens")
+    parser.add_argument(
+        "--branch-tokens", type=int, default=128, help="NCA-P prompt tokens from where the two polarities differ"
+    )
+    parser.add_argument(
+        "--no-share-prompt-prefix", action="store_true", help="every sequence whole (share_prompt_prefix false)"
+    )
     parser.add_argument("--check-tiny", action="store_true", help="compare with a tiny model's measured bytes (CPU)")
     args = parser.parse_args()
     if args.check_tiny:
@@ -361,10 +399,10 @@ def main() -> int:
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
         + f"; total {sum(counts.values()):,} (meta-device model: {meta:,})"
     )
-    rows = [
-        recipe_memory(load_recipe(name), QWEN2_VL_7B, args.gpus, args.image_tokens, args.text_tokens)
-        for name in RECIPES
-    ]
+    mix = TokenMix(
+        args.image_tokens, args.text_tokens, args.answer_tokens, args.branch_tokens, not args.no_share_prompt_prefix
+    )
+    rows = [recipe_memory(load_recipe(name), QWEN2_VL_7B, args.gpus, mix) for name in RECIPES]
     for row in rows:
         print("\n".join(row["lines"]))
     print()

@@ -9,7 +9,12 @@ count and the output folder replaced:
 
 - each recipe (sft, dpo, nca, ncap, ncap_lora): bf16 weights and mixed precision, tf32,
   model-only checkpoints, checkpoints registered as saved, eval loss, logged generations;
-- the ncap recipe with flash-attn 2 and with Liger kernels (when installed);
+- the ncap recipe with flash-attn 2 (prompts run whole: flash-attn takes no tree mask) and with
+  Liger kernels (when installed);
+- the shared-prefix forward (`share_prompt_prefix`, docs/training.md) in bf16 with sdpa and its
+  tree mask, as the recipes run it: answer log-probabilities, loss and gradients against the
+  unshared forward (each against fp32 on the same bf16-rounded weights: the shared path must be
+  no less accurate), and the time of a loss + backward on each path;
 - the ncap recipe under DeepSpeed ZeRO-2 (`accelerate launch --config_file zero2`) with 2
   processes (1 on a one-GPU machine: NCCL puts one process on a GPU);
 - inference through `SPYTransformersVLM` and `python -m vlmeval.run` on SPY-Bench-Mini with the
@@ -258,7 +263,8 @@ def skipped(check: str, why: str) -> Outcome:
 def training_checks(setup: Setup) -> list[Outcome]:
     outcomes = [train(name, recipe, setup) for name, recipe in RECIPES.items()]
     if setup.on_gpu and installed("flash_attn"):
-        outcomes.append(train("flash-attn", RECIPES["ncap"], setup, ["--attn_implementation", "flash_attention_2"]))
+        flash = ["--attn_implementation", "flash_attention_2", "--share_prompt_prefix", "false"]
+        outcomes.append(train("flash-attn", RECIPES["ncap"], setup, flash))
     else:
         outcomes.append(skipped("qwen2vl_ncap (flash-attn)", "needs a GPU and flash-attn (pip install flash-attn)"))
     if setup.on_gpu and installed("liger_kernel"):
@@ -266,7 +272,116 @@ def training_checks(setup: Setup) -> list[Outcome]:
     else:
         outcomes.append(skipped("qwen2vl_ncap (liger)", "needs a GPU and liger-kernel (pip install liger-kernel)"))
     outcomes.append(multi_process_check(setup))
+    outcomes.append(prefix_sharing_check(setup))
     return outcomes
+
+
+def prefix_sharing_check(setup: Setup) -> Outcome:
+    """The shared-prefix forward in bf16 against the unshared one, and both timed (`prefix_sharing_worker`)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--prefix-sharing-worker", "--work-dir", str(setup.work)]
+    code, text, seconds = run_logged("prefix_sharing", command, setup)
+    found = re.search(r"^RESULT (.*)$", text, re.MULTILINE)
+    if code != 0 or not found:
+        return Outcome("shared prompt prefix (bf16)", "FAIL", seconds, last_error(text))
+    result = json.loads(found.group(1))
+    errors = result["errors"]
+    detail = (
+        f"{result['attention']} bf16; error vs fp32 shared/unshared: loss {errors['loss'][0]:.1e}/"
+        f"{errors['loss'][1]:.1e}, logps {errors['logps'][0]:.1e}/{errors['logps'][1]:.1e}, grads "
+        f"{errors['grads'][0]:.1e}/{errors['grads'][1]:.1e}; step {result['shared_s']:.3f}s vs "
+        f"{result['unshared_s']:.3f}s unshared ({result['shared_s'] / result['unshared_s']:.2f}x)"
+    )
+    return Outcome("shared prompt prefix (bf16)", "ok" if result["ok"] else "FAIL", seconds, detail)
+
+
+def prefix_sharing_worker(work: Path) -> dict:
+    """NCA-P on a small Qwen2-VL (the bench model; 448 px images on a GPU, 112 px on CPU) with bf16 weights and
+    autocast, sdpa and gradient checkpointing, as the recipes run: loss, per-sequence answer log-probabilities
+    (policy and reference) and gradients of the shared and the unshared forward, each compared with fp32 on the same
+    bf16-rounded weights, and the median time of a loss + backward on each path."""
+    import statistics
+
+    import torch
+    from transformers import AutoProcessor
+
+    from spy_align.collator import SPYPreferenceCollator
+    from spy_align.configs import NCAPConfig
+    from spy_align.ncap_trainer import NCAPTrainer
+    from spy_align.tiny_models import BENCH_SIZE, build_tiny_vlm
+    from spy_align.tune_datasets import load_tune_items, paired_dataset
+    from vlmeval_spy import mini
+
+    on_gpu = torch.cuda.is_available()
+    items = load_tune_items(work / "train_data.json", work / "images", mini.LABEL2TEXT_PATH)
+    dataset = paired_dataset(items, work / "images")
+    corpus = [row["prompt_0"][0]["content"] for row in dataset] + [REJECT]
+    model_dir = build_tiny_vlm(work / "bench-qwen2-vl", "qwen2_vl", BENCH_SIZE, corpus=corpus)
+    pixels = (448 if on_gpu else 112) ** 2
+    processor = AutoProcessor.from_pretrained(model_dir, min_pixels=pixels, max_pixels=pixels)
+
+    def trainer(dtype: torch.dtype) -> NCAPTrainer:
+        args = NCAPConfig(
+            output_dir=str(work / "prefix_sharing"),
+            report_to="none",
+            beta=0.1,
+            bf16=dtype == torch.bfloat16,
+            use_cpu=not on_gpu,
+            tf32=False,
+            gradient_checkpointing=True,
+            model_init_kwargs={"dtype": dtype, "attn_implementation": "sdpa"},
+        )
+        built = NCAPTrainer(str(model_dir), args=args, train_dataset=dataset, processing_class=processor)
+        built.model.train()
+        return built
+
+    low, full = trainer(torch.bfloat16), trainer(torch.float32)
+    torch.manual_seed(0)
+    with torch.no_grad():  # the policy off the reference; fp32 on the very weights bf16 has
+        for target, source in zip(low.model.parameters(), full.model.parameters(), strict=True):
+            source.add_(0.02 * torch.randn_like(source)).copy_(source.bfloat16().float())
+            target.copy_(source)
+        for parameter in full.ref_model.parameters():
+            parameter.copy_(parameter.bfloat16().float())
+    examples = [dict(dataset[i]) for i in range(min(4, len(dataset)))]
+    batches = {share: SPYPreferenceCollator(processor, share_prefix=share)(examples) for share in (True, False)}
+
+    def run(built: NCAPTrainer, share: bool) -> list:
+        built.model.zero_grad(set_to_none=True)
+        loss = built.compute_loss(built.model, built._prepare_inputs(dict(batches[share])))
+        logps = torch.cat([record.float() for record in built._logps.records])
+        loss.backward()
+        grads = torch.cat([p.grad.float().flatten() for p in built.model.parameters() if p.grad is not None])
+        return [loss.detach().float().cpu(), logps.cpu(), grads.cpu()]
+
+    truth = run(full, False)
+    outcomes = {share: run(low, share) for share in (True, False)}
+    errors = {
+        name: [float((outcomes[share][k] - truth[k]).abs().max()) for share in (True, False)]
+        for k, name in enumerate(("loss", "logps", "grads"))
+    }
+    # bf16 rounds differently when the keys come in another order: allow twice the unshared path's own error.
+    scale = [1e-3 * (1 + float(value.abs().max())) for value in truth]
+    ok = all(shared <= 2 * unshared + slack for (shared, unshared), slack in zip(errors.values(), scale, strict=True))
+
+    def seconds(share: bool) -> float:
+        times = []
+        for _ in range(6):
+            if on_gpu:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            run(low, share)
+            if on_gpu:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times[1:])
+
+    return {
+        "ok": ok,
+        "attention": low.model.config._attn_implementation,
+        "errors": errors,
+        "shared_s": seconds(True),
+        "unshared_s": seconds(False),
+    }
 
 
 def multi_process_check(setup: Setup) -> Outcome:
@@ -390,8 +505,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work-dir", type=Path, help="where models, logs and results go (default: a new temp dir)")
     parser.add_argument("--allow-cpu", action="store_true", help="run without a GPU (tests this script)")
+    parser.add_argument("--prefix-sharing-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import torch
+
+    if args.prefix_sharing_worker:
+        print("RESULT " + json.dumps(prefix_sharing_worker(args.work_dir)))
+        return 0
 
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if not gpus and not args.allow_cpu:

@@ -22,6 +22,7 @@ from trl.trainer.utils import pad
 
 from .columns import PAIR_SUFFIXES, PREFERENCE_KEYS
 from .image_sharing import SHARED_IMAGES_KEY
+from .prefix_sharing import PREFIX_GROUPS_KEY
 
 TEXT_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids", "token_type_ids")
 # Per-token keys that continue into the answer with zeros (answers are plain text).
@@ -54,6 +55,8 @@ class SPYPreferenceCollator(DataCollatorMixin):
     processor: ProcessorMixin
     max_length: int | None = None
     share_images: bool = True
+    share_prefix: bool = False
+    """Name every row's example (`PREFIX_GROUPS_KEY`) for the shared-prefix forward (`spy_align.prefix_sharing`)."""
     return_tensors: str = "pt"
 
     def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,6 +71,8 @@ class SPYPreferenceCollator(DataCollatorMixin):
             output.update(self._image_outputs(units, images, image_inputs))
         if all(u.polarity >= 0 for u in units):
             output["polarity"] = torch.tensor([u.polarity for u in units])
+        if self.share_prefix:
+            output[PREFIX_GROUPS_KEY] = torch.tensor([u.example for u in units] * 2)
         return output
 
     def _shared_prompts(self, units: list[Unit], images: list[list]) -> tuple[list[dict], dict[str, torch.Tensor]]:

@@ -108,6 +108,15 @@ class SPYDPOConfig(DPOConfig):
             "model that accepts `mm_encoder_outputs`; set False for others."
         },
     )
+    share_prompt_prefix: bool = field(
+        default=True,
+        metadata={
+            "help": "Run the prompt (image tokens included) once per example for all its answers: the example's "
+            "sequences packed as a token tree with a tree attention mask and each branch's own positions "
+            "(docs/training.md). Same losses and gradients as False, which runs every sequence whole. Needs sdpa or "
+            "eager attention and a Qwen2-VL-family model."
+        },
+    )
 
     def __post_init__(self) -> None:
         self.loss_type = check_loss_types(self.loss_type)

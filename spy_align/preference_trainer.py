@@ -4,6 +4,8 @@ What it adds, through TRL's extension points only (collator, forward hooks, `com
 - `SPYPreferenceCollator`, which sends each image once (`share_image_features`) and the
   instruction polarity of every pair;
 - the shared-image forward hook on the policy and on the reference model;
+- the shared-prefix forward (`share_prompt_prefix`, `spy_align.prefix_sharing`): each example's
+  prompt runs once for all its answers, in the policy and in the reference model;
 - `rewards/non_private/*` and `rewards/private/*` next to TRL's own metrics.
 The loss, the reference model (a frozen copy, or the PEFT base with adapters disabled), the
 metrics and the distributed setup are TRL's.
@@ -24,6 +26,7 @@ from .columns import PAIRED_COLUMNS
 from .configs import SPYDPOConfig
 from .image_sharing import attach_shared_image_encoder
 from .polarity_rewards import SequenceLogpsRecorder, polarity_reward_metrics
+from .prefix_sharing import PrefixSharing
 
 
 class SPYDPOTrainer(DPOTrainer):
@@ -49,7 +52,10 @@ class SPYDPOTrainer(DPOTrainer):
             processing_class = AutoProcessor.from_pretrained(model_id, trust_remote_code=args.trust_remote_code)
         if data_collator is None:
             data_collator = SPYPreferenceCollator(
-                processing_class, max_length=args.max_length, share_images=args.share_image_features
+                processing_class,
+                max_length=args.max_length,
+                share_images=args.share_image_features,
+                share_prefix=args.share_prompt_prefix,
             )
         super().__init__(
             model,
@@ -62,9 +68,14 @@ class SPYDPOTrainer(DPOTrainer):
             **kwargs,
         )
         self._logps = SequenceLogpsRecorder()
+        prefix_sharing = PrefixSharing()
         for module in self._forward_modules():
+            inner = module.get_base_model() if is_peft_model(module) else module
+            # Hook order matters: images are encoded before the prefix is packed, outputs unpacked before recording.
             if args.share_image_features:
-                attach_shared_image_encoder(module, module.get_base_model() if is_peft_model(module) else module)
+                attach_shared_image_encoder(module, inner)
+            if args.share_prompt_prefix:
+                prefix_sharing.attach(module, inner)
             self._logps.attach(module)
 
     def _forward_modules(self) -> list[torch.nn.Module]:

@@ -45,6 +45,10 @@ class TinySize:
     vision_width: int = 32
     vision_heads: int = 4
     vocab_size: int = 512
+    intermediate_size: int | None = None
+    """MLP width of the language model; unset: twice `hidden_size`."""
+    vision_mlp_ratio: int = 2
+    """MLP width of the Qwen2-VL vision blocks over their width (Qwen2-VL-7B: 4)."""
 
 
 BENCH_SIZE = TinySize(
@@ -136,7 +140,7 @@ def _config(family: Family, size: TinySize, tokenizer):
     text = dict(
         vocab_size=len(tokenizer),
         hidden_size=size.hidden_size,
-        intermediate_size=2 * size.hidden_size,
+        intermediate_size=size.intermediate_size or 2 * size.hidden_size,
         num_hidden_layers=size.num_layers,
         num_attention_heads=size.num_heads,
         num_key_value_heads=size.num_kv_heads,
@@ -162,7 +166,7 @@ def _config(family: Family, size: TinySize, tokenizer):
             embed_dim=size.vision_width,
             hidden_size=size.hidden_size,
             num_heads=size.vision_heads,
-            mlp_ratio=2,
+            mlp_ratio=size.vision_mlp_ratio,
         )
         return Qwen2VLConfig(text_config=text, vision_config=vision, **common)
     vision = dict(

@@ -30,10 +30,15 @@ def model_init_kwargs(model_args: ModelConfig, training_args: Any) -> dict[str, 
     kwargs = dict(
         revision=model_args.model_revision,
         trust_remote_code=training_args.trust_remote_code,
-        attn_implementation=model_args.attn_implementation or default_attention(),
+        attn_implementation=model_args.attn_implementation or _default_attention(training_args),
         dtype=model_args.dtype,
     )
     return {**kwargs, **(training_args.model_init_kwargs or {})}
+
+
+def _default_attention(training_args: Any) -> str:
+    # The shared-prefix forward needs a tree attention mask, which flash-attn 2 does not take.
+    return "sdpa" if getattr(training_args, "share_prompt_prefix", False) else default_attention()
 
 
 def pixel_kwargs(script_args: SPYTuneArguments) -> dict[str, int]:

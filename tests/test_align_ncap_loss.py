@@ -37,7 +37,7 @@ def setup(request, tune_workspace, tmp_path_factory):
             parameter.add_(0.02 * torch.randn_like(parameter))
     trainer.model.train()
     examples = [dataset[0], dataset[4], dataset[8]]  # plain / non-privacy / privacy scenario; an ABS item
-    collate = lambda share: SPYPreferenceCollator(trainer.processing_class, share_images=share)(  # noqa: E731
+    collate = lambda share: SPYPreferenceCollator(trainer.processing_class, share_images=share, share_prefix=share)(  # noqa: E731
         [dict(e) for e in examples]
     )
     return trainer, collate(True), collate(False)
