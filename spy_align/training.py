@@ -15,8 +15,8 @@ from trl import ModelConfig, get_peft_config
 
 from vlmeval_spy.errors import Problem, SpyDataError
 from vlmeval_spy.release import Item
+from vlmeval_spy.serving.attention import default_attention
 
-from .attention import default_attention
 from .configs import SPYTuneArguments
 from .generation_logging import GenerationLogCallback, pick_per_polarity
 from .registry_hook import on_checkpoint_saved, register_checkpoint, registry_name

@@ -14,7 +14,7 @@ from typing import IO, Any, NamedTuple
 import torch
 from PIL import Image
 
-from spy_align.attention import default_attention  # one rule for training and evaluation
+from .attention import default_attention  # one rule for training and evaluation
 
 DEFAULT_MAX_NEW_TOKENS = 512
 """The original scripts' answer length, where the checkpoint's generation config sets none."""

@@ -1,7 +1,8 @@
 """The attention implementation to load a model with when the user names none.
 
-Torch-side only (no TRL, no VLMEvalKit), so both `spy-align` and the SPY-Bench model classes
-(`vlmeval_spy.harness.hf_model`) import it from here.
+One rule for training and evaluation: `spy-align` (`spy_align.training`) and the generation code of
+the SPY-Bench model classes and the batching server (`vlm_generation`) import it from here. No
+TRL and no VLMEvalKit, so the evaluation side does not depend on the trainers.
 """
 
 from __future__ import annotations
