@@ -10,7 +10,8 @@ bash scripts/setup.sh
 report=$(mktemp -t spy-bench-tests.XXXXXX.xml)
 trap 'rm -f "$report"' EXIT
 status=0
-.venv/bin/python -m pytest --junitxml="$report" "$@" || status=$?
+# --durations: the 10 slowest tests close the output, so a suite that grows is seen early.
+.venv/bin/python -m pytest --junitxml="$report" --durations=10 "$@" || status=$?
 if [ -s "$report" ]; then
   .venv/bin/python scripts/check_skips.py "$report" || status=$((status ? status : 1))
 fi
