@@ -1,5 +1,6 @@
 """The exit-status contract (README, "Exit status"; `vlmeval_spy.exit_status`) through the real entry points:
-`python -m vlmeval.run` in a subprocess (local and `--api-mode`), `spy-bench` and the exit handler order.
+`python -m vlmeval.run` in a subprocess (local and `--api-mode`), `spy-bench` and the exit handler order
+(`spy-bench judge`'s statuses are in test_llm_judge.py).
 
 Each case asserts the exit status, the files on disk and what a reader of them is told: a failed re-run is
 never shown as the latest result, unknown names are usage errors, keys are masked however argparse
@@ -19,7 +20,7 @@ import pytest
 
 from harness_run import output
 from harness_run import run_py as run
-from judge_server import EMPTY, JudgeServer, dead_port
+from judge_server import dead_port
 from vlmeval_spy import cli, exit_status
 from vlmeval_spy.harness.run_options import option_values, run_py_options
 
@@ -119,41 +120,6 @@ def test_metrics_of_a_file_without_records_is_bad_input(tmp_path: Path, content:
     records.write_text(content)
     assert cli.main(["metrics", str(records)]) == exit_status.BAD_INPUT
     assert "holds no records" in capsys.readouterr().err
-
-
-def test_judge_command_exits_4_when_the_judge_fails_beyond_the_threshold(tmp_path: Path, capsys):
-    records = tmp_path / "records.jsonl"
-    rows = [
-        {
-            "benchmark_id": str(i),
-            "label": "a1",
-            "is_privacy": True,
-            "attribute": "age",
-            "question": "How old?",
-            "response": f"About {20 + i}.",
-        }
-        for i in range(4)
-    ]
-    records.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with JudgeServer(verdict=lambda prompt: EMPTY) as server:
-        status = cli.main(
-            [
-                "judge",
-                str(records),
-                "--judge",
-                "gpt-4o",
-                "--judge-base-url",
-                server.base_url,
-                "--judge-key",
-                "sk-judge-cli-0007aa",
-                "--retry",
-                "1",
-                "-o",
-                str(tmp_path / "out.jsonl"),
-            ]
-        )
-    assert status == exit_status.INCOMPLETE
-    assert "INCOMPLETE: 4 of 4 records have no verdict" in capsys.readouterr().err
 
 
 def test_the_exit_status_handler_runs_after_every_other_exit_handler(tmp_path: Path):

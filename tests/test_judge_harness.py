@@ -16,7 +16,6 @@ import pytest
 from harness_run import output, run_py
 from judge_server import EMPTY, JudgeServer, dead_port, default_verdict, slow_once
 from vlmeval_spy import exit_status
-from vlmeval_spy.harness.run_exit import EXIT_BAD_INPUT, EXIT_JUDGE_UNAVAILABLE
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -66,7 +65,7 @@ def status_of(root: Path, model: str = MODEL) -> dict:
 
 def assert_stopped(root: Path, proc: subprocess.CompletedProcess, *message_parts: str) -> None:
     """Exit status 3, one clear error without traceback, nothing scored, the error in status.json."""
-    assert proc.returncode == EXIT_JUDGE_UNAVAILABLE, output(proc)[-3000:]
+    assert proc.returncode == exit_status.JUDGE_UNAVAILABLE, output(proc)[-3000:]
     text = output(proc)
     assert "Traceback" not in text
     for part in ("SPY-Bench: the LLM judge 'gpt-4o'", "Nothing was scored", "--judge exact_matching", *message_parts):
@@ -239,7 +238,7 @@ def test_the_evaluated_models_endpoint_and_key_never_reach_the_judge_or_the_file
 
 def test_invalid_judge_args_json_is_one_clear_error(tmp_path):
     proc = run_py(tmp_path, "--data", DATASET, "--model", MODEL, "--judge-args", '{"spy_prompt": "p.txt",}')
-    assert proc.returncode == EXIT_BAD_INPUT, output(proc)[-3000:]
+    assert proc.returncode == exit_status.BAD_INPUT, output(proc)[-3000:]
     assert "SPY-Bench: --judge-args is not valid JSON (Expecting property name enclosed in double quotes" in proc.stdout
     assert "Traceback" not in output(proc)
     assert not Path(f"{stem(tmp_path)}_score.csv").exists()

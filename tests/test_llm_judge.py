@@ -26,7 +26,7 @@ from judge_server import (
     explained_verdict,
     slow_once,
 )
-from vlmeval_spy import mini
+from vlmeval_spy import exit_status, mini
 from vlmeval_spy.cli import main
 from vlmeval_spy.harness.judging import JudgeTask, JudgeUnavailable, judge_predictions, judge_report, select_judge
 from vlmeval_spy.harness.llm_judge import MAX_BREAKER_LIMIT, LLMJudge
@@ -443,6 +443,26 @@ def test_spy_bench_judge_with_an_unusable_judge_exits_3_and_writes_nothing(tmp_p
     assert status == 3 and not out.exists()
     assert "spy-bench judge: SPY-Bench: the LLM judge 'gpt-4o'" in err and "HTTP 401" in err
     assert "sk-refused-123456" not in err
+
+
+def test_spy_bench_judge_exits_4_when_the_judge_fails_beyond_the_threshold(tmp_path, capsys):
+    records = tmp_path / "records.jsonl"
+    rows = [
+        {
+            "benchmark_id": str(i),
+            "label": "a1",
+            "is_privacy": True,
+            "attribute": "age",
+            "question": "How old?",
+            "response": f"About {20 + i}.",
+        }
+        for i in range(4)
+    ]
+    write_jsonl(records, rows)
+    with JudgeServer(verdict=lambda prompt: EMPTY) as server:
+        status = main([*cli_judge(records, tmp_path / "out.jsonl", server, tmp_path / "c.sqlite")[3:], "--retry", "1"])
+    assert status == exit_status.INCOMPLETE
+    assert "INCOMPLETE: 4 of 4 records have no verdict" in capsys.readouterr().err
 
 
 def test_the_judge_endpoint_from_openai_api_base_is_announced_as_shared(tmp_path, monkeypatch, capsys):

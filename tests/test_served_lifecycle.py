@@ -27,6 +27,7 @@ import pytest
 from transformers import GenerationConfig
 
 from judge_server import dead_port
+from processes import alive
 from spy_align.tiny_models import build_tiny_vlm
 from vlmeval_spy import exit_status
 from vlmeval_spy.harness.served_model import FAIL_MSG
@@ -107,15 +108,6 @@ def predictions_of(work: Path, dataset: str, model: str = SERVED) -> list[str]:
     """The predictions of the run's newest prediction file."""
     newest = max(work.glob(f"{model}/**/{model}_{dataset}.xlsx"), key=lambda p: p.stat().st_mtime)
     return [str(p) for p in pd.read_excel(newest)["prediction"]]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone for our purposes
-        return fh.read().split(")")[-1].split()[0] != "Z"
 
 
 @pytest.fixture(scope="module")

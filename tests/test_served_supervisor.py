@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import alive
 from vlmeval_spy.harness.served_server import ManagedServer, ServerSpec, free_port, supervisor_exit
 
 pytestmark = pytest.mark.timeout(60)
@@ -55,15 +56,6 @@ def pids_in(log: Path, timeout_s: float = 20.0) -> list[int]:
         assert time.monotonic() < deadline, "the server printed nothing"
         time.sleep(0.02)
     return [int(pid) for pid in log.read_text().split()]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone for our purposes
-        return fh.read().split(")")[-1].split()[0] != "Z"
 
 
 def test_a_server_killed_by_sigkill_is_reported_by_signal_and_leaves_no_worker(tmp_path: Path):

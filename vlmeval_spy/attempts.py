@@ -63,6 +63,12 @@ def attempt_path(prediction_file: str | Path) -> Path:
     return path.with_name(path.stem + SUFFIX)
 
 
+def this_runs_attempt(path: str | Path) -> Attempt | None:
+    """The record at `path` if this run (this process, or a worker it forked) wrote it, else None."""
+    attempt = read_attempt(path)
+    return attempt if attempt is not None and attempt.run == RUN else None
+
+
 def write_attempt(path: str | Path, attempt: Attempt) -> None:
     write_json(path, asdict(attempt))
 

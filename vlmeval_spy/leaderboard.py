@@ -304,7 +304,8 @@ def marked_rows(table: pd.DataFrame) -> list[str]:
     """`model (dataset): why` for each row whose result is incomplete or whose latest attempt failed."""
     marked = []
     for row in table.to_dict("records"):
-        why = [w for w in ("INCOMPLETE" if "(INCOMPLETE)" in str(row["judge"]) else "", row[LATEST_ATTEMPT]) if w]
+        why = ["INCOMPLETE"] if str(row["judge"]).endswith("(INCOMPLETE)") else []
+        why += [row[LATEST_ATTEMPT]] if row[LATEST_ATTEMPT] else []
         if why:
             marked.append(f"{row['model']} ({row['dataset']}): {'; '.join(why)}")
     return marked

@@ -250,8 +250,8 @@ def install() -> None:
 
 def _errors_of_ours_without_traceback(evaluate_in_worker: Callable) -> Callable:
     """The worker's outcome for a SPY-Bench dataset that failed with an error of ours: its message alone."""
-    from ..attempts import RUN, attempt_path, read_attempt
-    from ..exit_status import FAILED
+    from .. import exit_status
+    from ..attempts import attempt_path, this_runs_attempt
     from .run_status import is_spy_dataset
 
     @functools.wraps(evaluate_in_worker)
@@ -261,8 +261,8 @@ def _errors_of_ours_without_traceback(evaluate_in_worker: Callable) -> Callable:
         printed = io.StringIO()  # the worker prints the error with its traceback
         with contextlib.redirect_stdout(printed):
             outcome = evaluate_in_worker(dataset_obj, result_file, judge_kwargs, log_file)
-        attempt = read_attempt(attempt_path(result_file))
-        if not outcome["success"] and attempt is not None and attempt.run == RUN and attempt.exit_status != FAILED:
+        attempt = this_runs_attempt(attempt_path(result_file))
+        if not outcome["success"] and attempt is not None and attempt.exit_status != exit_status.FAILED:
             return {**outcome, "error": attempt.error}
         sys.stdout.write(printed.getvalue())
         return outcome

@@ -24,8 +24,6 @@ from .. import exit_status
 from ..errors import SpyDataError
 from .judge_base import JudgeUnavailable
 
-EXIT_BAD_INPUT = exit_status.BAD_INPUT
-EXIT_JUDGE_UNAVAILABLE = exit_status.JUDGE_UNAVAILABLE
 JUDGE_ARGS_EXAMPLE = """--judge-args '{"spy_prompt": "prompt.txt"}'"""
 UNKNOWN_API_MODEL = re.compile(r'Model "(.+)" not found in supported_VLM')
 """`run.py --api-mode`'s assertion for a model name it does not know."""

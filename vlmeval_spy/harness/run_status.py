@@ -27,8 +27,7 @@ import sys
 from pathlib import Path
 
 from .. import exit_status
-from ..attempts import COMPLETE, FAILED, INCOMPLETE, RUN, Attempt, attempt_path, now, read_attempt, write_attempt
-from ..catalog import DATASETS
+from ..attempts import COMPLETE, FAILED, INCOMPLETE, Attempt, attempt_path, now, this_runs_attempt, write_attempt
 from .redaction import redact
 from .run_exit import status_of
 
@@ -58,7 +57,7 @@ def record_failure(eval_file: str, judge: str, error: BaseException) -> None:
 def is_spy_dataset(name: str) -> bool:
     from .dataset import SPYBenchDataset
 
-    return name in DATASETS or name in SPYBenchDataset.supported_datasets()
+    return name in SPYBenchDataset.supported_datasets()
 
 
 def install() -> None:
@@ -89,8 +88,8 @@ def _upsert(original):
         if isinstance(error, str) and error:
             _failed(run_dir, model_name, dataset_name, error)
         elif isinstance(fields.get("metrics_source"), dict):
-            attempt = read_attempt(_attempt_file(run_dir, model_name, dataset_name))
-            if attempt is not None and attempt.run == RUN:
+            attempt = this_runs_attempt(_attempt_file(run_dir, model_name, dataset_name))
+            if attempt is not None:
                 exit_status.record(attempt.exit_status)
         return result
 
@@ -108,8 +107,8 @@ def _attempt_file(run_dir, model_name: str, dataset_name: str) -> Path:
 def _failed(run_dir, model_name: str, dataset_name: str, error: str) -> None:
     """Mark the entry failed, from this run's attempt record, else from the error being handled."""
     path = _attempt_file(run_dir, model_name, dataset_name)
-    attempt = read_attempt(path)
-    if attempt is None or attempt.run != RUN or attempt.outcome != FAILED:
+    attempt = this_runs_attempt(path)
+    if attempt is None or attempt.outcome != FAILED:
         # Inference, or anything before evaluate(), failed: run.py calls us while handling the error.
         handled = sys.exc_info()[1]
         judge = _entry(run_dir, dataset_name).get("judge_model") or ""
