@@ -315,7 +315,7 @@ def token_counts(setup: Setup, batch: int) -> dict[str, float]:
     """Median tokens per sequence by part, and per example: sequences one after the other vs the packed tree."""
     from spy_align.collator import SPYPreferenceCollator
     from spy_align.prefix_sharing import PREFIX_GROUPS_KEY, build_tree
-    from vlmeval_spy.prompts import PROMPT_SEPARATOR
+    from vlmeval_spy.bench.prompts import PROMPT_SEPARATOR
 
     tokenizer = setup.processor.tokenizer
     image_token = tokenizer.convert_tokens_to_ids("<|image_pad|>")

@@ -137,8 +137,8 @@ def child(task: str, root: Path, out: Path) -> dict:
         dataset.build_prompt(dataset.data.iloc[len(dataset.data) - 1])
         return {"seconds": time.perf_counter() - start, "rows": len(dataset.data), "peak_rss_mb": peak_rss_mb()}
     if task == "metrics":
-        from vlmeval_spy.metrics import compute_report
-        from vlmeval_spy.records import read_records, to_judged
+        from vlmeval_spy.results.metrics import compute_report
+        from vlmeval_spy.results.records import read_records, to_judged
 
         path = out / "records.jsonl"
         records = read_records(path)
@@ -150,8 +150,8 @@ def child(task: str, root: Path, out: Path) -> dict:
 
 def write_records(root: Path, out: Path) -> None:
     """32,700 original-format records with random verdicts, for the metrics timing."""
-    from vlmeval_spy.expansion import expand
-    from vlmeval_spy.release import load_label2text, load_release
+    from vlmeval_spy.bench.expansion import expand
+    from vlmeval_spy.bench.release import load_label2text, load_release
 
     rnd = random.Random(1)
     items = load_release(root / "questions.json", load_label2text(root / "label2text.json"))

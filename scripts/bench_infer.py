@@ -34,7 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from vlmeval_spy.model_registry import ENGINES
+from vlmeval_spy.models.registry import ENGINES
 
 FULL_SAMPLES = 32_700
 ANSWER = (
@@ -46,7 +46,7 @@ ANSWER = (
 
 def write_release(folder: Path, samples: int) -> tuple[Path, Path, Path]:
     """A release of the mini items repeated until `samples` samples (5 per item), with the mini images."""
-    from vlmeval_spy import mini
+    from vlmeval_spy.bench import mini
 
     items = json.loads(mini.QUESTIONS_PATH.read_text(encoding="utf-8"))["benchmark_list"]
     per_item = 5
@@ -100,7 +100,7 @@ def local_against_served(root: Path, samples: int, concurrency: int, max_new_tok
 
     from vlmeval_spy.harness.hf_model import SPYTransformersVLM
     from vlmeval_spy.harness.served_model import SPYServedVLM
-    from vlmeval_spy.harness.served_server import POOL
+    from vlmeval_spy.models.serving.servers import POOL
 
     checkpoint = build_tiny_vlm(root / "tiny", "qwen2_vl")
     config = GenerationConfig.from_pretrained(checkpoint)
@@ -177,7 +177,7 @@ async def serve_instant() -> None:
 
 def harness_overhead(root: Path, concurrency: int) -> dict:
     """run.py --mode infer on 32,700 samples against the instant server."""
-    from vlmeval_spy.model_registry import SERVED_CLASS, add_model
+    from vlmeval_spy.models.registry import SERVED_CLASS, add_model
 
     lmu = build_lmu(root / "full", FULL_SAMPLES)
     server = subprocess.Popen([sys.executable, __file__, "--instant-server"], stdout=subprocess.PIPE, text=True)

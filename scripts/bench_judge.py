@@ -111,7 +111,7 @@ def run_original(samples: list[tuple[str, str, str]], api_base: str, batch: int,
     """Batches awaited together; after each, every result so far is rewritten to one JSON file."""
     from vlmeval.dataset.utils.judge_util import build_judge
 
-    from vlmeval_spy.judge_prompt import DEFAULT_TEMPLATE, parse_verdict, render
+    from vlmeval_spy.judge.prompt import DEFAULT_TEMPLATE, parse_verdict, render
 
     wrapper = build_judge(model="gpt-4o", api_base=api_base, key=KEY, timeout=60)
 

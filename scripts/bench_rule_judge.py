@@ -35,7 +35,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from bench_judge import answer_sets  # noqa: E402
 
-from vlmeval_spy.rule_judge import classify, clear_cache, decide  # noqa: E402
+from vlmeval_spy.judge.rule_judge import classify, clear_cache, decide  # noqa: E402
 
 ANSWERS = 32_700
 TARGET_S = 5.0

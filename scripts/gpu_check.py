@@ -99,7 +99,7 @@ def prepare(work: Path) -> dict[str, Path]:
     from transformers import GenerationConfig
 
     from spy_align.tiny_models import build_tiny_vlm
-    from vlmeval_spy import mini
+    from vlmeval_spy.bench import mini
 
     items = json.loads(mini.QUESTIONS_PATH.read_text())["benchmark_list"]
     tune = []
@@ -309,7 +309,7 @@ def prefix_sharing_worker(work: Path) -> dict:
     from spy_align.ncap_trainer import NCAPTrainer
     from spy_align.tiny_models import BENCH_SIZE, build_tiny_vlm
     from spy_align.tune_datasets import load_tune_items, paired_dataset
-    from vlmeval_spy import mini
+    from vlmeval_spy.bench import mini
 
     on_gpu = torch.cuda.is_available()
     items = load_tune_items(work / "train_data.json", work / "images", mini.LABEL2TEXT_PATH)

@@ -60,7 +60,7 @@ def served(
     checkpoint: Path, prompts: list, concurrency: int, max_new_tokens: int, log_dir: Path, engine: str = "vllm"
 ) -> dict:
     from vlmeval_spy.harness.served_model import SPYServedVLM
-    from vlmeval_spy.harness.served_server import POOL
+    from vlmeval_spy.models.serving.servers import POOL
 
     start = time.perf_counter()
     vllm = engine == "vllm"

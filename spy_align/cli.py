@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from vlmeval_spy import exit_status
-from vlmeval_spy.errors import Problem, SpyDataError
+from vlmeval_spy.common import exit_status
+from vlmeval_spy.common.errors import Problem, SpyDataError
 
 if TYPE_CHECKING:
     from trl import TrlParser

@@ -1,6 +1,6 @@
 """Hand saved checkpoints to the SPY-Bench model registry, so VLMEvalKit evaluates them by name.
 
-`vlmeval_spy.model_registry` is optional here: when it is not importable, nothing is recorded.
+`vlmeval_spy.models.registry` is optional here: when it is not importable, nothing is recorded.
 Call these from the main process only.
 """
 
@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-REGISTRY_MODULE = "vlmeval_spy.model_registry"
+REGISTRY_MODULE = "vlmeval_spy.models.registry"
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
@@ -30,7 +30,7 @@ def on_checkpoint_saved(path: str | Path, run_name: str, method: str, **info: An
     keyword arguments (e.g. the `max_pixels` the model was trained with).
     """
     try:
-        from vlmeval_spy.model_registry import record_checkpoint
+        from vlmeval_spy.models.registry import record_checkpoint
     except ModuleNotFoundError as err:
         if err.name not in (REGISTRY_MODULE, "vlmeval_spy"):
             raise

@@ -13,9 +13,9 @@ from transformers import AutoProcessor, ProcessorMixin, Trainer, TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, IntervalStrategy
 from trl import ModelConfig, get_peft_config
 
-from vlmeval_spy.errors import Problem, SpyDataError
-from vlmeval_spy.release import Item
-from vlmeval_spy.serving.attention import default_attention
+from vlmeval_spy.bench.release import Item
+from vlmeval_spy.common.errors import Problem, SpyDataError
+from vlmeval_spy.models.serving.attention import default_attention
 
 from .configs import SPYTuneArguments
 from .generation_logging import GenerationLogCallback, pick_per_polarity

@@ -19,9 +19,9 @@ from typing import Any
 
 from datasets import Dataset, Image, List
 
-from vlmeval_spy.build import check_images
-from vlmeval_spy.errors import Problem, SpyDataError
-from vlmeval_spy.release import Item, load_label2text, load_release, parse_release, read_json
+from vlmeval_spy.bench.build import check_images
+from vlmeval_spy.bench.release import Item, load_label2text, load_release, parse_release, read_json
+from vlmeval_spy.common.errors import Problem, SpyDataError
 
 from .columns import PAIR_SUFFIXES
 from .tune_examples import TuneTurn, polarity_pairs, preference_turns

@@ -1,7 +1,7 @@
 """Which prompts an SPY-Tune item yields and which answer each should get (docs/specification.md §7).
 
 Plain Python on validated `Item`s; `spy_align.tune_datasets` turns the result into datasets.
-Instruction blocks and question parts come from `vlmeval_spy.prompts`, so training prompts are
+Instruction blocks and question parts come from `vlmeval_spy.bench.prompts`, so training prompts are
 exactly the benchmark's prompts.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from vlmeval_spy.constants import ABSOLUTELY_PRIVATE
-from vlmeval_spy.prompts import PROMPT_SEPARATOR, question_part, render_instructions
-from vlmeval_spy.release import Item, Scenario
+from vlmeval_spy.bench.constants import ABSOLUTELY_PRIVATE
+from vlmeval_spy.bench.prompts import PROMPT_SEPARATOR, question_part, render_instructions
+from vlmeval_spy.bench.release import Item, Scenario
 
 Case = Literal["plain", "non_privacy_scenario", "privacy_scenario", "chosen_scenario"]
 

@@ -1,6 +1,6 @@
 """SPY-Tune-Mini: a small SPY-Tune release, written for this project, to try the training loop on a CPU.
 
-It is made from SPY-Bench-Mini (`vlmeval_spy.mini`): the same fifteen items, label texts and drawn,
+It is made from SPY-Bench-Mini (`vlmeval_spy.bench.mini`): the same fifteen items, label texts and drawn,
 obviously fictional pictures, in SPY-Tune's format (docs/specification.md §2.4). Each item's
 reference answer becomes `respond_ans`, a refusal naming the attribute becomes `reject_ans`, and its
 own attribute is marked 0.5 in `other_labels`. The first twelve items train, the last three
@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from vlmeval_spy.atomic import write_json
-from vlmeval_spy.mini import LABEL2TEXT_PATH, QUESTIONS_PATH, write_images
-from vlmeval_spy.release import read_json
+from vlmeval_spy.bench.mini import LABEL2TEXT_PATH, QUESTIONS_PATH, write_images
+from vlmeval_spy.bench.release import read_json
+from vlmeval_spy.common.atomic import write_json
 
 TRAIN_ITEMS = 12
 FILES = ("train_data.json", "eval_data.json", "label2text.json")

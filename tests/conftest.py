@@ -82,7 +82,7 @@ def tune_workspace(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _no_recorded_exit_status():
     """A failure recorded by code run in the test process must not become pytest's exit status."""
-    from vlmeval_spy import exit_status
+    from vlmeval_spy.common import exit_status
 
     yield
     exit_status.reset()

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from vlmeval.vlm.base import BaseModel
 
+from vlmeval_spy.bench.prompts import split_instructions
 from vlmeval_spy.harness.baselines import SPYAlwaysReject, SPYAlwaysRespond
 from vlmeval_spy.harness.registration import publish_models
 from vlmeval_spy.harness.self_moderation import publish_self_moderation
-from vlmeval_spy.prompts import split_instructions
 
 PRIVATE_LINE_END = "is considered as private information."
 FAIL_TURN_ENV = "SPY_SCRIPTED_FAIL_TURN"

@@ -9,7 +9,7 @@ import pytest
 from align_workspace import REJECT, RESPOND, TRAIN_ITEMS, draw, tune_item
 from spy_align.columns import PAIRED_COLUMNS, PROVENANCE_COLUMNS
 from spy_align.tune_datasets import load_tune_files, load_tune_items, paired_dataset, preference_dataset, sft_dataset
-from vlmeval_spy.errors import SpyDataError
+from vlmeval_spy.common.errors import SpyDataError
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import pytest
 
 from align_workspace import LABEL2TEXT, REJECT, RESPOND, TRAIN_ITEMS
 from spy_align.tune_examples import polarity_pairs, preference_turns
-from vlmeval_spy.constants import ABSOLUTELY_PRIVATE
-from vlmeval_spy.prompts import PROMPT_SEPARATOR, question_part, render_instructions
-from vlmeval_spy.release import load_label2text, load_release, parse_release
+from vlmeval_spy.bench.constants import ABSOLUTELY_PRIVATE
+from vlmeval_spy.bench.prompts import PROMPT_SEPARATOR, question_part, render_instructions
+from vlmeval_spy.bench.release import load_label2text, load_release, parse_release
 
 PRIVATE = "approximate age is considered as private information."
 NON_PRIVATE = "approximate age is considered as non-private information."

@@ -1,4 +1,4 @@
-"""The registry hook: checkpoints go to `vlmeval_spy.model_registry` when it exists, else nowhere."""
+"""The registry hook: checkpoints go to `vlmeval_spy.models.registry` when it exists, else nowhere."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from spy_align.registry_hook import on_checkpoint_saved, register_run, registry_
 @pytest.fixture
 def recorded(monkeypatch):
     calls = []
-    fake = types.ModuleType("vlmeval_spy.model_registry")
+    fake = types.ModuleType("vlmeval_spy.models.registry")
     fake.record_checkpoint = lambda **kwargs: calls.append(kwargs)
-    monkeypatch.setitem(sys.modules, "vlmeval_spy.model_registry", fake)
+    monkeypatch.setitem(sys.modules, "vlmeval_spy.models.registry", fake)
     return calls
 
 
@@ -28,7 +28,7 @@ def test_checkpoint_is_recorded_under_a_safe_name(recorded, tmp_path):
 
 
 def test_nothing_happens_without_the_registry(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "vlmeval_spy.model_registry", None)  # import fails as if absent
+    monkeypatch.setitem(sys.modules, "vlmeval_spy.models.registry", None)  # import fails as if absent
     assert on_checkpoint_saved(tmp_path, "run", "dpo") is False
     assert register_run(tmp_path, "run", "dpo") == []
 

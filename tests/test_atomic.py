@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vlmeval_spy.atomic import atomic_open, write_json, write_text
+from vlmeval_spy.common.atomic import atomic_open, write_json, write_text
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path):
@@ -37,7 +37,7 @@ def test_umask_decides_the_mode_and_is_never_touched(tmp_path: Path):
         "def refuse(*args):\n"
         "    raise AssertionError('os.umask called')\n"
         "os.umask = refuse\n"
-        "from vlmeval_spy.atomic import write_text\n"
+        "from vlmeval_spy.common.atomic import write_text\n"
         "write_text(sys.argv[1], 'x')\n"
         "print(oct(stat.S_IMODE(os.stat(sys.argv[1]).st_mode)))\n"
     )

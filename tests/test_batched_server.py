@@ -22,9 +22,8 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from vlmeval_spy.harness.served_http import KeepAliveClient, TransportError
-from vlmeval_spy.serving import batched_server
-from vlmeval_spy.serving.batched_server import (
+from vlmeval_spy.models.serving import batched_server
+from vlmeval_spy.models.serving.batched_server import (
     BadRequest,
     Batcher,
     QueueFull,
@@ -33,7 +32,8 @@ from vlmeval_spy.serving.batched_server import (
     chat_conversation,
     decoding_settings,
 )
-from vlmeval_spy.serving.vlm_generation import Answer
+from vlmeval_spy.models.serving.http_client import KeepAliveClient, TransportError
+from vlmeval_spy.models.serving.vlm_generation import Answer
 
 GREEDY = decoding_settings({}, 8)
 

@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from vlmeval_spy.bootstrap import bootstrap_intervals, item_counts, resample_scores
-from vlmeval_spy.metrics import ACCURACY, HEADLINE_KEYS, HMS, ICS, NA, JudgedSample, compute, headline
+from vlmeval_spy.results.bootstrap import bootstrap_intervals, item_counts, resample_scores
+from vlmeval_spy.results.metrics import ACCURACY, HEADLINE_KEYS, HMS, ICS, NA, JudgedSample, compute, headline
 
 LABELS = ("a1_age_approx", "a25_nationality", "a29_ausweis")
 

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from conftest import make_item, write_release
-from vlmeval_spy.build import meta_path, read_tsv
-from vlmeval_spy.constants import EXPANSION_VERSION
+from vlmeval_spy.bench.build import meta_path, read_tsv
+from vlmeval_spy.bench.constants import EXPANSION_VERSION
 
 
 def images(root: Path, *names: str) -> Path:
@@ -158,7 +158,7 @@ def test_check_mode_writes_nothing(tmp_path):
 
 
 def test_mini_release_is_valid(tmp_path):
-    from vlmeval_spy import mini
+    from vlmeval_spy.bench import mini
 
     mini.write_images(tmp_path)
     proc = spy_bench(
@@ -222,8 +222,8 @@ def test_scenarios_json_consistency(tmp_path):
 
 
 def test_mini_items_agree_with_mini_scenarios(tmp_path):
-    from vlmeval_spy import mini
-    from vlmeval_spy.release import check_scenarios, load_label2text, load_release, load_scenarios
+    from vlmeval_spy.bench import mini
+    from vlmeval_spy.bench.release import check_scenarios, load_label2text, load_release, load_scenarios
 
     items = load_release(mini.QUESTIONS_PATH, load_label2text(mini.LABEL2TEXT_PATH))
     assert check_scenarios(items, load_scenarios(mini.SCENARIOS_PATH), "q") == []
@@ -231,8 +231,8 @@ def test_mini_items_agree_with_mini_scenarios(tmp_path):
 
 def test_interrupted_build_keeps_old_tsv_and_leaves_no_temporaries(tmp_path, monkeypatch):
     from conftest import LABEL2TEXT
-    from vlmeval_spy import build as build_module
-    from vlmeval_spy.release import parse_release
+    from vlmeval_spy.bench import build as build_module
+    from vlmeval_spy.bench.release import parse_release
 
     assert build(tmp_path, [make_item()]).returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
@@ -251,7 +251,7 @@ def test_interrupted_build_keeps_old_tsv_and_leaves_no_temporaries(tmp_path, mon
 
 
 def test_embedded_image_positions_recover_the_original_bytes(tmp_path):
-    from vlmeval_spy.build import read_embedded_image
+    from vlmeval_spy.bench.build import read_embedded_image
 
     assert build(tmp_path, [make_item(), make_item(benchmark_id="b2")], "--embed-images").returncode == 0
     original = (tmp_path / "imgs" / "img" / "one.png").read_bytes()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vlmeval_spy import mini
+from vlmeval_spy.bench import mini
 from vlmeval_spy.cli import main as spy_bench
 
 

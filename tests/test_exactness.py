@@ -24,8 +24,8 @@ from release_generator import LABEL2TEXT, answer_for, write_release
 from scripted_chat import subprocess_env
 from vlmeval_spy.cli import main as spy_bench
 from vlmeval_spy.harness.baselines import SPYAlwaysReject, SPYAlwaysRespond
-from vlmeval_spy.prediction_files import read_xlsx
-from vlmeval_spy.rule_judge import classify
+from vlmeval_spy.judge.rule_judge import classify
+from vlmeval_spy.results.prediction_files import read_xlsx
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -1,4 +1,4 @@
-"""The exit-status contract (README, "Exit status"; `vlmeval_spy.exit_status`) through the real entry points:
+"""The exit-status contract (README, "Exit status"; `vlmeval_spy.common.exit_status`) through the real entry points:
 `python -m vlmeval.run` in a subprocess (local and `--api-mode`), `spy-bench` and the exit handler order
 (`spy-bench judge`'s statuses are in test_llm_judge.py).
 
@@ -21,7 +21,8 @@ import pytest
 from harness_run import output
 from harness_run import run_py as run
 from judge_server import dead_port
-from vlmeval_spy import cli, exit_status
+from vlmeval_spy import cli
+from vlmeval_spy.common import exit_status
 from vlmeval_spy.harness.run_options import option_values, run_py_options
 
 pytestmark = pytest.mark.timeout(600)
@@ -129,7 +130,7 @@ def test_the_exit_status_handler_runs_after_every_other_exit_handler(tmp_path: P
     code = textwrap.dedent(f"""
         import atexit
         from pathlib import Path
-        from vlmeval_spy import exit_status
+        from vlmeval_spy.common import exit_status
         atexit.register(lambda: Path({str(marker)!r}).write_text("ran"))
         exit_status.record(exit_status.JUDGE_UNAVAILABLE)
         exit_status.record(exit_status.BAD_INPUT)

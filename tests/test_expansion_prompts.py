@@ -5,9 +5,9 @@ import json
 import pytest
 
 from conftest import FIXTURE_RELEASE, LABEL2TEXT, make_item
-from vlmeval_spy.expansion import expand, expand_item
-from vlmeval_spy.prompts import render_instructions, render_prompt, split_instructions
-from vlmeval_spy.release import check_scenarios, load_label2text, load_release, load_scenarios, parse_release
+from vlmeval_spy.bench.expansion import expand, expand_item
+from vlmeval_spy.bench.prompts import render_instructions, render_prompt, split_instructions
+from vlmeval_spy.bench.release import check_scenarios, load_label2text, load_release, load_scenarios, parse_release
 
 NP = "{} is considered as non-private information."
 P = "{} is considered as private information."

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from vlmeval_spy.cli import main
-from vlmeval_spy.records import read_records
+from vlmeval_spy.results.records import read_records
 
 MODELS = ("SPY-AlwaysReject", "SelfMod-SPY-ScriptedChat")
 

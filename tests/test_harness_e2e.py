@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vlmeval_spy import mini
-from vlmeval_spy.constants import ABSOLUTELY_PRIVATE
+from vlmeval_spy.bench import mini
+from vlmeval_spy.bench.constants import ABSOLUTELY_PRIVATE
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -11,8 +11,8 @@ from PIL import Image
 from spy_align.tiny_models import build_tiny_vlm
 from vlmeval_spy.harness import hf_model
 from vlmeval_spy.harness.hf_model import SPYTransformersVLM
-from vlmeval_spy.serving.attention import default_attention
-from vlmeval_spy.serving.vlm_generation import DEFAULT_MAX_NEW_TOKENS
+from vlmeval_spy.models.serving.attention import default_attention
+from vlmeval_spy.models.serving.vlm_generation import DEFAULT_MAX_NEW_TOKENS
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ import sqlite3
 
 import pytest
 
-from vlmeval_spy.agreement import agreement, cohen_kappa
 from vlmeval_spy.cli import main
-from vlmeval_spy.errors import SpyDataError
-from vlmeval_spy.judge_cache import JudgeCache, JudgeStats, judgment_key
-from vlmeval_spy.judge_prompt import DEFAULT_TEMPLATE, load_template, parse_verdict, render
-from vlmeval_spy.metrics import NA
+from vlmeval_spy.common.errors import SpyDataError
+from vlmeval_spy.judge.cache import JudgeCache, JudgeStats, judgment_key
+from vlmeval_spy.judge.prompt import DEFAULT_TEMPLATE, load_template, parse_verdict, render
+from vlmeval_spy.results.agreement import agreement, cohen_kappa
+from vlmeval_spy.results.metrics import NA
 
 
 @pytest.mark.parametrize(
@@ -290,4 +290,4 @@ def test_judging_and_llm_judge_do_not_import_each_other_at_module_level():
         return {node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
 
     assert "judging" not in module_imports("llm_judge") and "llm_judge" not in module_imports("judging")
-    assert "judge_base" in module_imports("llm_judge") and "judge_base" in module_imports("judging")
+    assert "judge.base" in module_imports("llm_judge") and "judge.base" in module_imports("judging")

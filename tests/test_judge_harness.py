@@ -15,7 +15,7 @@ import pytest
 
 from harness_run import output, run_py
 from judge_server import EMPTY, JudgeServer, dead_port, default_verdict, slow_once
-from vlmeval_spy import exit_status
+from vlmeval_spy.common import exit_status
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from vlmeval_spy.attempts import FAILED, Attempt, write_attempt
 from vlmeval_spy.cli import main
-from vlmeval_spy.leaderboard import collect, leaderboard_table
+from vlmeval_spy.results.attempts import FAILED, Attempt, write_attempt
+from vlmeval_spy.results.leaderboard import collect, leaderboard_table
 
 REJECT = "I'm sorry, but I can't help with that request because it concerns private information."
 RESPOND = "Sure. Based on the image, the requested detail is clearly visible, and it is shown in full."

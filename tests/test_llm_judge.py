@@ -26,14 +26,15 @@ from judge_server import (
     explained_verdict,
     slow_once,
 )
-from vlmeval_spy import exit_status, mini
+from vlmeval_spy.bench import mini
 from vlmeval_spy.cli import main
+from vlmeval_spy.common import exit_status
 from vlmeval_spy.harness.judging import JudgeTask, JudgeUnavailable, judge_predictions, judge_report, select_judge
 from vlmeval_spy.harness.llm_judge import MAX_BREAKER_LIMIT, LLMJudge
-from vlmeval_spy.judge_cache import JudgeCache, judgment_key
-from vlmeval_spy.judge_prompt import DEFAULT_TEMPLATE, render
-from vlmeval_spy.metrics import compute_report
-from vlmeval_spy.records import read_records, to_judged
+from vlmeval_spy.judge.cache import JudgeCache, judgment_key
+from vlmeval_spy.judge.prompt import DEFAULT_TEMPLATE, render
+from vlmeval_spy.results.metrics import compute_report
+from vlmeval_spy.results.records import read_records, to_judged
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -54,7 +54,7 @@ def test_the_documented_cpu_loop_runs_as_written(tmp_path: Path):
 def test_spy_tune_mini_is_spy_bench_mini_in_spy_tune_format(tmp_path: Path):
     from spy_align.tune_datasets import load_tune_files
     from spy_align.tune_mini import write_tune_mini
-    from vlmeval_spy.mini import QUESTIONS_PATH
+    from vlmeval_spy.bench.mini import QUESTIONS_PATH
 
     train, evaluation, label2text = write_tune_mini(tmp_path)
     train_items, eval_items = load_tune_files([train, evaluation], tmp_path, label2text)  # validates every field

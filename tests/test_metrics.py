@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from vlmeval_spy.errors import SpyDataError
-from vlmeval_spy.metrics import NA, compute_report, harmonic_mean
-from vlmeval_spy.overall import GeneralScores, overall_score
-from vlmeval_spy.records import read_records, to_judged, write_records
+from vlmeval_spy.common.errors import SpyDataError
+from vlmeval_spy.results.metrics import NA, compute_report, harmonic_mean
+from vlmeval_spy.results.overall import GeneralScores, overall_score
+from vlmeval_spy.results.records import read_records, to_judged, write_records
 
 
 def rec(bid, label, is_privacy, verdict, scenario=None, scenario_privacy=None):

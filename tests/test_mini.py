@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 
 from conftest import FIXTURE_RELEASE
-from vlmeval_spy.build import meta_path
-from vlmeval_spy.catalog import ensure_dataset, tsv_path
-from vlmeval_spy.constants import EXPANSION_VERSION
-from vlmeval_spy.errors import SpyDataError
-from vlmeval_spy.mini import LABEL2TEXT_PATH, QUESTIONS_PATH, SCENARIOS_PATH, write_images
-from vlmeval_spy.mini.images import IMAGE_STEMS, render
+from vlmeval_spy.bench.build import meta_path
+from vlmeval_spy.bench.catalog import ensure_dataset, tsv_path
+from vlmeval_spy.bench.constants import EXPANSION_VERSION
+from vlmeval_spy.bench.mini import LABEL2TEXT_PATH, QUESTIONS_PATH, SCENARIOS_PATH, write_images
+from vlmeval_spy.bench.mini.images import IMAGE_STEMS, render
+from vlmeval_spy.common.errors import SpyDataError
 
 ABSOLUTE = {"a12_semi_nudity", "a13_full_nudity", "a29_ausweis", "a31_passport", "a32_drivers_license"}
 TEMPLATE_KEYS = ("2nd_person_template", "3rd_person_template")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from vlmeval_spy.cli import main as spy_bench
-from vlmeval_spy.errors import SpyDataError
-from vlmeval_spy.model_names import BUILTIN_MODELS, PAPER_MODELS, SPY_CHECKPOINTS
-from vlmeval_spy.model_registry import (
+from vlmeval_spy.common.errors import SpyDataError
+from vlmeval_spy.models.names import BUILTIN_MODELS, PAPER_MODELS, SPY_CHECKPOINTS
+from vlmeval_spy.models.registry import (
     NAME_PATTERN,
     add_model,
     load_registry,

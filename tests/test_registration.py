@@ -76,7 +76,7 @@ def test_wheel_carries_the_hook(tmp_path):
     wheel = next(tmp_path.glob("spy_bench-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         assert "vlmeval_spy_hook.pth" in zf.namelist()
-        assert any(n.startswith("vlmeval_spy/mini/") and n.endswith(".json") for n in zf.namelist())
+        assert any(n.startswith("vlmeval_spy/bench/mini/") and n.endswith(".json") for n in zf.namelist())
 
 
 def test_upstream_layout_run_py_as_a_script(tmp_path):

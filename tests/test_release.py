@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURE_RELEASE, LABEL2TEXT, make_item
-from vlmeval_spy.errors import SpyDataError
-from vlmeval_spy.release import load_release, parse_release
+from vlmeval_spy.bench.release import load_release, parse_release
+from vlmeval_spy.common.errors import SpyDataError
 
 BORDER = {"scenario": "s_border", "2nd_person_template": "At the border: {}"}
 PARTY = {"scenario": "s_party", "2nd_person_template": "At a party: {}"}

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from vlmeval_spy.bootstrap import bootstrap_intervals
-from vlmeval_spy.metrics import ATA_CONFLICT, HMS, RTA_NON_CONFLICT, JudgedSample, compute_report
-from vlmeval_spy.report import attribute_scores, pair_rows, scenario_table, summary_markdown, write_report
+from vlmeval_spy.results.bootstrap import bootstrap_intervals
+from vlmeval_spy.results.metrics import ATA_CONFLICT, HMS, RTA_NON_CONFLICT, JudgedSample, compute_report
+from vlmeval_spy.results.report import attribute_scores, pair_rows, scenario_table, summary_markdown, write_report
 
 R, S = "reject", "respond"
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from vlmeval_spy.cli import main
-from vlmeval_spy.harness.judge_base import JudgeTask, RuleJudge
-from vlmeval_spy.rule_judge import _analyse, classify, decide
-from vlmeval_spy.rule_judge_attributes import resolve
-from vlmeval_spy.rule_judge_explain import explain
-from vlmeval_spy.rule_judge_questions import OPEN, REQUEST, YES_NO, question_shape
+from vlmeval_spy.judge.base import JudgeTask, RuleJudge
+from vlmeval_spy.judge.rule_judge import _analyse, classify, decide
+from vlmeval_spy.judge.rule_judge_attributes import resolve
+from vlmeval_spy.judge.rule_judge_explain import explain
+from vlmeval_spy.judge.rule_judge_questions import OPEN, REQUEST, YES_NO, question_shape
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = Path(__file__).parent / "fixtures"
-MINI = Path(__file__).parents[1] / "vlmeval_spy" / "mini"
+MINI = Path(__file__).parents[1] / "vlmeval_spy" / "bench" / "mini"
 
 
 def _load(name: str) -> list[dict]:

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from scripted_chat import FAIL_TURN_ENV, register, subprocess_env
-from vlmeval_spy import exit_status
-from vlmeval_spy.metrics import JudgedSample, compute_report
-from vlmeval_spy.records import read_records
+from vlmeval_spy.common import exit_status
+from vlmeval_spy.results.metrics import JudgedSample, compute_report
+from vlmeval_spy.results.records import read_records
 
 RESPOND = "Sure. Based on the image, the requested detail is clearly visible, and it is shown in full."
 REJECT = "I'm sorry, but I can't help with that request because it concerns private information."
@@ -137,7 +137,7 @@ def test_selfmod_names_resolve_only_for_models_that_can_chat():
     assert api_names and all(supported_VLM[f"SelfMod-{name}"].func is SelfModeration for name in api_names)
     # Our own model classes (built-in names, registry entries, served models) chat through `chat_inner`.
     from vlmeval_spy.harness.named_models import model_builder
-    from vlmeval_spy.model_registry import DEFAULT_CLASS, ModelEntry
+    from vlmeval_spy.models.registry import DEFAULT_CLASS, ModelEntry
 
     local = model_builder(ModelEntry("ckpt", DEFAULT_CLASS, "/models/ckpt"))
     served = model_builder(ModelEntry("srv", DEFAULT_CLASS, "m", serve={"endpoint": "http://127.0.0.1:9/v1"}))

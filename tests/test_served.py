@@ -20,16 +20,18 @@ import pandas as pd
 import pytest
 
 from judge_server import JudgeServer, Reply, dead_port
-from vlmeval_spy import exit_status
-from vlmeval_spy.harness import api_inference, served_server
+from vlmeval_spy.common import exit_status
+from vlmeval_spy.harness import api_inference
+from vlmeval_spy.harness.run_options import run_work_dir
 from vlmeval_spy.harness.served_model import FAIL_MSG, SPYServedVLM, checkpoint_max_new_tokens, pixel_args
-from vlmeval_spy.harness.served_server import ServerError, ServerSpec, run_work_dir, server_command
-from vlmeval_spy.model_names import BUILTIN_MODELS
-from vlmeval_spy.model_registry import parse_entry
+from vlmeval_spy.models.names import BUILTIN_MODELS
+from vlmeval_spy.models.registry import parse_entry
+from vlmeval_spy.models.serving import servers
+from vlmeval_spy.models.serving.servers import ServerError, ServerSpec, server_command
 
 
 def test_server_commands_pass_engine_arguments_through(monkeypatch):
-    monkeypatch.setattr(served_server, "executable", lambda engine: f"/venv/bin/{engine}")
+    monkeypatch.setattr(servers, "executable", lambda engine: f"/venv/bin/{engine}")
     spec = ServerSpec("vllm", "/ckpt/ncap", "my-ncap", ("--tensor-parallel-size", "2", "--max-model-len", "8192"))
     assert server_command(spec, 4321) == [
         "/venv/bin/vllm",
@@ -64,7 +66,7 @@ def test_server_commands_pass_engine_arguments_through(monkeypatch):
     assert server_command(spec, 4321) == [
         sys.executable,
         "-m",
-        "vlmeval_spy.serving.batched_server",
+        "vlmeval_spy.models.serving.batched_server",
         "/ckpt/tiny",
         "--host",
         "127.0.0.1",
@@ -85,7 +87,7 @@ def test_a_missing_engine_is_named_with_its_install_command(monkeypatch, tmp_pat
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ServerError, match=r"`vllm serve` is not installed .*pip install vllm"):
-        served_server.executable("vllm")
+        servers.executable("vllm")
 
 
 def test_pixels_tokens_and_work_dir():
@@ -403,7 +405,7 @@ def test_answers_a_failing_endpoint_lost_mark_every_score_incomplete(tmp_path: P
     """Odd answers are judged as written; the samples the server kept failing on are named wherever the score is."""
     import zlib
 
-    from vlmeval_spy.leaderboard import collect, entry_row
+    from vlmeval_spy.results.leaderboard import collect, entry_row
 
     def lost(prompt: str) -> bool:
         return zlib.crc32(prompt.encode()) % 7 == 0

@@ -29,7 +29,7 @@ from transformers import GenerationConfig
 from judge_server import dead_port
 from processes import alive
 from spy_align.tiny_models import build_tiny_vlm
-from vlmeval_spy import exit_status
+from vlmeval_spy.common import exit_status
 from vlmeval_spy.harness.served_model import FAIL_MSG
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -135,7 +135,7 @@ def test_served_answers_equal_local_greedy_answers(workspace: Path, local_answer
     from vlmeval.dataset import build_dataset
 
     from vlmeval_spy.harness.served_model import SPYServedVLM
-    from vlmeval_spy.harness.served_server import POOL
+    from vlmeval_spy.models.serving.servers import POOL
 
     monkeypatch.setenv("LMUData", str(workspace / "lmu"))
     dataset = build_dataset("SPY-Bench-Mini")
@@ -151,7 +151,7 @@ def test_served_answers_equal_local_greedy_answers(workspace: Path, local_answer
 
 
 def test_the_batching_server_answers_run_py_in_batches_as_the_local_path(workspace: Path, local_answers):
-    from vlmeval_spy.prediction_files import read_prediction_rows
+    from vlmeval_spy.results.prediction_files import read_prediction_rows
 
     work = workspace / "out-batched"
     run = run_py(workspace, work.name, "--api-nproc", "16", model=BATCHED)

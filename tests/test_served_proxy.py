@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vlmeval_spy.harness.served_http import KeepAliveClient, TransportError
+from vlmeval_spy.models.serving.http_client import KeepAliveClient, TransportError
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from processes import alive
-from vlmeval_spy.harness.served_server import ManagedServer, ServerSpec, free_port, supervisor_exit
+from vlmeval_spy.models.serving.servers import ManagedServer, ServerSpec, free_port, supervisor_exit
 
 pytestmark = pytest.mark.timeout(60)
 # A server that prints its pid and that of a worker it started, then waits.
@@ -43,7 +43,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Unhealthy).serve_forever
 
 def supervise(log: Path, *command: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "vlmeval_spy.harness.served_supervisor", str(log), "--", *command],
+        [sys.executable, "-m", "vlmeval_spy.models.serving.supervisor", str(log), "--", *command],
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

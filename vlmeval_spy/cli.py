@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import exit_status
-from .errors import Problem, SpyDataError
+from .common import exit_status
+from .common.errors import Problem, SpyDataError
 
 
 def lmu_data_root() -> Path:
@@ -19,8 +19,8 @@ def lmu_data_root() -> Path:
 
 
 def cmd_metrics(args: argparse.Namespace) -> None:
-    from .metrics import compute_report
-    from .records import read_result_records, to_judged
+    from .results.metrics import compute_report
+    from .results.records import read_result_records, to_judged
 
     report = compute_report(to_judged(read_result_records(args.records), str(args.records), args.eval_key))
     _emit_json(report, args.output)
@@ -57,7 +57,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 def _judge_records(args: argparse.Namespace) -> dict:
     """Judge the records, write them with their verdicts, and return the judge report."""
     from .harness.judging import JudgeTask, judge_predictions, judge_report, select_judge
-    from .records import read_result_records, write_records
+    from .results.records import read_result_records, write_records
 
     records = read_result_records(args.records)
     for i, rec in enumerate(records):
@@ -91,7 +91,7 @@ def _judge_records(args: argparse.Namespace) -> dict:
 
 def _explain(args: argparse.Namespace) -> None:
     """`spy-bench judge --explain`: the rule judge's verdict on an answer or a JSON Lines file, and why."""
-    from .rule_judge_explain import Case, explain_case, read_cases, summary
+    from .judge.rule_judge_explain import Case, explain_case, read_cases, summary
 
     if args.records is None:
         raise SpyDataError(
@@ -152,7 +152,7 @@ def _judge_args(text: str | None) -> dict:
 def _attribute_texts(records: list[dict], args: argparse.Namespace) -> dict[int, str]:
     """Record number -> attribute text: the record's `attribute`, else `--label2text`; the LLM judge needs both
     the text and the record's `question`."""
-    from .release import load_label2text
+    from .bench.release import load_label2text
 
     mapping = load_label2text(args.label2text) if args.label2text else {}
     texts, problems = {}, []
@@ -169,14 +169,14 @@ def _attribute_texts(records: list[dict], args: argparse.Namespace) -> dict[int,
 
 
 def cmd_judge_agreement(args: argparse.Namespace) -> None:
-    from .agreement import agreement
+    from .results.agreement import agreement
 
     _emit_json(agreement(args.a, args.b, args.eval_key), args.output)
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from .export import export_records
-    from .records import write_records
+    from .results.export import export_records
+    from .results.records import write_records
 
     records = export_records(args.predictions, args.verdicts)
     output = args.output or args.predictions.with_name(args.predictions.stem + "_records.jsonl")
@@ -187,7 +187,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     """Exit status 4 when a row's result is incomplete or its latest attempt failed (the rows say which)."""
-    from .leaderboard import collect, leaderboard_table, marked_rows, to_markdown, write_leaderboard
+    from .results.leaderboard import collect, leaderboard_table, marked_rows, to_markdown, write_leaderboard
 
     table = leaderboard_table(collect(args.work_dir))
     paths = write_leaderboard(table, args.output or args.work_dir)
@@ -200,8 +200,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    from .build import check_images, write_datasets
-    from .release import check_scenarios, load_label2text, load_release, load_scenarios
+    from .bench.build import check_images, write_datasets
+    from .bench.release import check_scenarios, load_label2text, load_release, load_scenarios
 
     label2text = load_label2text(args.label2text) if args.label2text else {}
     items = load_release(args.questions, label2text)
@@ -240,7 +240,7 @@ def cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _emit_json(data: dict, output: Path | None) -> None:
-    from .atomic import write_json
+    from .common.atomic import write_json
 
     if output:
         write_json(output, data)
@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="VLMEvalKit's run.py with SPY-Bench registered", add_help=False)
     p.set_defaults(func=cmd_run)
 
-    from .models_cli import add_models_parser
+    from .models.cli import add_models_parser
 
     add_models_parser(sub)
     return parser

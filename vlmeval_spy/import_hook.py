@@ -18,7 +18,7 @@ import importlib.abc
 import sys
 import warnings
 
-from . import exit_status
+from .common import exit_status
 
 _AFTER = {"vlmeval.dataset": "register_datasets", "vlmeval.config": "register_models"}
 

@@ -46,8 +46,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..atomic import atomic_open
-from ..catalog import DATASETS
+from ..bench.catalog import DATASETS
+from ..common.atomic import atomic_open
 
 CHECKPOINT_INTERVAL_S = 10.0
 IN_FLIGHT_PER_WORKER = 4
@@ -250,8 +250,8 @@ def install() -> None:
 
 def _errors_of_ours_without_traceback(evaluate_in_worker: Callable) -> Callable:
     """The worker's outcome for a SPY-Bench dataset that failed with an error of ours: its message alone."""
-    from .. import exit_status
-    from ..attempts import attempt_path, this_runs_attempt
+    from ..common import exit_status
+    from ..results.attempts import attempt_path, this_runs_attempt
     from .run_status import is_spy_dataset
 
     @functools.wraps(evaluate_in_worker)

@@ -15,13 +15,13 @@ import pandas as pd
 from vlmeval.dataset.image_base import ImageBaseDataset
 from vlmeval.smp import LMUDataRoot
 
-from ..atomic import atomic_open
-from ..attempts import now
-from ..build import embedded_images_by_path, read_embedded_image, read_tsv
-from ..catalog import DATASETS, ensure_dataset
-from ..errors import Problem, SpyDataError
-from ..export import previous_answers, verdicts_path
-from ..prediction_files import count_answers_with
+from ..bench.build import embedded_images_by_path, read_embedded_image, read_tsv
+from ..bench.catalog import DATASETS, ensure_dataset
+from ..common.atomic import atomic_open
+from ..common.errors import Problem, SpyDataError
+from ..results.attempts import now
+from ..results.export import previous_answers, verdicts_path
+from ..results.prediction_files import count_answers_with
 from .judging import JudgeTask, asked_judge, judge_predictions, judge_report, select_judge
 from .outputs import judge_fail_counts, primary_metric, write_outputs
 from .predictions import exact_predictions

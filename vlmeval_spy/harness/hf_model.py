@@ -4,7 +4,7 @@ Unlike VLMEvalKit's `Qwen2VLChat` it needs neither a GPU nor flash-attn: it load
 `AutoProcessor` + `AutoModelForImageTextToText`, uses the checkpoint's chat template and always
 the dataset's prompt (SPY-Bench's instructions are the benchmark). VLMEvalKit's local inference
 calls `generate` one sample at a time, so there is no batching to hook into here; loading and
-generation are `serving.vlm_generation`'s, shared with the batching server.
+generation are `models.serving.vlm_generation`'s, shared with the batching server.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import vlmeval.vlm
 from PIL import Image
 from vlmeval.vlm.base import BaseModel
 
-from ..serving.vlm_generation import answer_batch, greedy_settings, load_image, load_vlm
+from ..models.serving.vlm_generation import answer_batch, greedy_settings, load_image, load_vlm
 
 
 class SPYTransformersVLM(BaseModel):

@@ -19,8 +19,8 @@ import os
 import warnings
 from collections import Counter
 
-from ..constants import VERDICTS
-from .judge_base import (
+from ..bench.constants import VERDICTS
+from ..judge.base import (
     EXCEPTION,
     HOW_TO_CONFIGURE,
     INFER_FAIL_MARKER,

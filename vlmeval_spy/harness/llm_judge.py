@@ -44,9 +44,9 @@ from tqdm import tqdm
 from vlmeval.dataset.utils.judge_util import build_judge
 from vlmeval.smp.file import RUN_STATUS_NAME, is_eval_run_id
 
-from ..judge_cache import CACHE_NAME, JudgeCache, JudgeStats, judgment_key
-from ..judge_prompt import DEFAULT_TEMPLATE, load_template, parse_verdict, render
-from .judge_base import ASK_FOR_RULE_JUDGE, EXCEPTION, JudgeTask, JudgeUnavailable, Verdict
+from ..judge.base import ASK_FOR_RULE_JUDGE, EXCEPTION, JudgeTask, JudgeUnavailable, Verdict
+from ..judge.cache import CACHE_NAME, JudgeCache, JudgeStats, judgment_key
+from ..judge.prompt import DEFAULT_TEMPLATE, load_template, parse_verdict, render
 from .redaction import add_secret, redact
 from .redaction import install as install_redaction
 

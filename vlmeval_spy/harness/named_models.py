@@ -17,8 +17,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..model_names import BUILTIN_MODELS
-from ..model_registry import DEFAULT_CLASS, ModelEntry, load_registry, registry_path
+from ..models.names import BUILTIN_MODELS
+from ..models.registry import DEFAULT_CLASS, ModelEntry, load_registry, registry_path
 
 # hf_model and served_model may be half-initialised here: their classes are looked up at build time.
 from . import api_inference, hf_model, served_model

@@ -21,13 +21,13 @@ from pathlib import Path
 import pandas as pd
 from vlmeval.smp import get_intermediate_file_path
 
-from ..atomic import atomic_open, write_json
-from ..bootstrap import Intervals, bootstrap_intervals
-from ..export import original_record
-from ..metrics import ACCURACY, HEADLINE_KEYS, HMS, compute_report, headline
-from ..records import to_judged, write_records
-from ..report import write_report
-from .judge_base import EXCEPTION, INFER_FAILED
+from ..common.atomic import atomic_open, write_json
+from ..judge.base import EXCEPTION, INFER_FAILED
+from ..results.bootstrap import Intervals, bootstrap_intervals
+from ..results.export import original_record
+from ..results.metrics import ACCURACY, HEADLINE_KEYS, HMS, compute_report, headline
+from ..results.records import to_judged, write_records
+from ..results.report import write_report
 
 JUDGED_BY = "verdicts by judge"
 SELF_MOD_TURN = "self-moderation turn "
@@ -125,7 +125,7 @@ def exception_causes(data: pd.DataFrame) -> dict[str, int]:
 def write_outputs(eval_file: str, data: pd.DataFrame, judging: dict) -> dict:
     """Compute the metrics of a judged prediction table; write score (with bootstrap intervals, the judge's
     name and cost, and whether the judging is complete), per-attribute, full-metrics, per-sample and
-    judge-report (`_judge.json`) files and the report (`vlmeval_spy.report`); return the headline dict with the
+    judge-report (`_judge.json`) files and the report (`vlmeval_spy.results.report`); return the headline dict with the
     judge's counts (what VLMEvalKit keeps in `status.json`)."""
     texts = dict(zip(data["label"].astype(str), data["attribute"].astype(str), strict=True))
     # The metrics read the per-sample records, exactly as `spy-bench metrics` reads them later.

@@ -1,6 +1,6 @@
 """The model's answers exactly as it wrote them, whatever VLMEvalKit's prediction file did to them.
 
-VLMEvalKit reads its own prediction files back with pandas (`vlmeval_spy.prediction_files` says
+VLMEvalKit reads its own prediction files back with pandas (`vlmeval_spy.results.prediction_files` says
 what that changes), and when a run is resumed it re-dumps the answers it re-loaded, so the
 change is then written to disk. Sources, best first, for each answer (by `index`):
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import Problem, SpyDataError
-from ..prediction_files import XLSX_CELL_LIMIT, read_prediction_rows
+from ..common.errors import Problem, SpyDataError
+from ..results.prediction_files import XLSX_CELL_LIMIT, read_prediction_rows
 
 TEXT_COLUMNS = ("prediction", "extra_records")
 """The columns whose text is judged or expanded (self-moderation triples); metadata comes from the dataset."""

@@ -1,4 +1,4 @@
-"""Makes `run.py` end with the exit status of the contract (`vlmeval_spy.exit_status`) when a
+"""Makes `run.py` end with the exit status of the contract (`vlmeval_spy.common.exit_status`) when a
 SPY-Bench evaluation failed, and says why in one message.
 
 VLMEvalKit's `run.py` catches every exception raised while it prepares or evaluates a dataset,
@@ -20,9 +20,9 @@ import logging
 import re
 import sys
 
-from .. import exit_status
-from ..errors import SpyDataError
-from .judge_base import JudgeUnavailable
+from ..common import exit_status
+from ..common.errors import SpyDataError
+from ..judge.base import JudgeUnavailable
 
 JUDGE_ARGS_EXAMPLE = """--judge-args '{"spy_prompt": "prompt.txt"}'"""
 UNKNOWN_API_MODEL = re.compile(r'Model "(.+)" not found in supported_VLM')
@@ -32,8 +32,8 @@ _state = {"installed": False}
 
 def status_of(error: BaseException) -> int:
     """The exit status an error of a SPY-Bench evaluation stands for."""
+    from ..models.serving.servers import ServerError
     from .named_models import UnknownModelError
-    from .served_server import ServerError
 
     if isinstance(error, JudgeUnavailable):
         return exit_status.JUDGE_UNAVAILABLE

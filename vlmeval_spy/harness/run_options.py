@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -56,3 +58,10 @@ def option_values(argv: Sequence[str], wanted: Sequence[str], options: frozenset
         elif i + 1 < len(argv):
             found.append(argv[i + 1])
     return found
+
+
+def run_work_dir(argv: list[str] | None = None) -> Path:
+    """The `--work-dir` of the running `run.py`, however argparse accepts it (`--work=/w`), the
+    last one given winning as in argparse; VLMEvalKit's default `./outputs` otherwise."""
+    given = option_values(sys.argv if argv is None else argv, ("--work-dir",))
+    return Path(given[-1] if given else os.environ.get("MMEVAL_ROOT") or "outputs")

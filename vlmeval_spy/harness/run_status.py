@@ -1,5 +1,5 @@
 """What a run says about each SPY-Bench dataset: its entry in VLMEvalKit's `status.json`, its
-attempt record (`vlmeval_spy.attempts`) and the exit status (`vlmeval_spy.exit_status`).
+attempt record (`vlmeval_spy.results.attempts`) and the exit status (`vlmeval_spy.common.exit_status`).
 
 VLMEvalKit records a failed dataset in `status.json` as `done`, with the error beside the metrics
 of whatever attempt came before, and its run summary prints those metrics as the result. Wrapping
@@ -26,8 +26,17 @@ import importlib
 import sys
 from pathlib import Path
 
-from .. import exit_status
-from ..attempts import COMPLETE, FAILED, INCOMPLETE, Attempt, attempt_path, now, this_runs_attempt, write_attempt
+from ..common import exit_status
+from ..results.attempts import (
+    COMPLETE,
+    FAILED,
+    INCOMPLETE,
+    Attempt,
+    attempt_path,
+    now,
+    this_runs_attempt,
+    write_attempt,
+)
 from .redaction import redact
 from .run_exit import status_of
 

@@ -31,9 +31,9 @@ from typing import Any
 
 from vlmeval.vlm.base import BaseModel
 
-from ..export import ANSWER_FIELDS
-from ..prompts import split_instructions
-from .judge_base import INFER_FAIL_MARKER
+from ..bench.prompts import split_instructions
+from ..judge.base import INFER_FAIL_MARKER
+from ..results.export import ANSWER_FIELDS
 from .named_models import CHAT_BUILDERS
 
 PREFIX = "SelfMod-"

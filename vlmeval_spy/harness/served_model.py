@@ -2,7 +2,7 @@
 
 To VLMEvalKit it is an API model, so `run.py` sends `--api-nproc` requests at a time and the
 server batches them (the original scripts generated with vLLM in batches of 32). With `serve`
-set, the first model object of a run starts the server (see `served_server`) and every later
+set, the first model object of a run starts the server (see `models.serving.servers`) and every later
 one, for every dataset, reuses it; it stops when the run ends, however it ends. With `endpoint`
 set, a server the user runs is used as it is.
 
@@ -13,7 +13,7 @@ same as `SPYTransformersVLM`). A sample the server answers with an error, after 
 VLMEvalKit's failure text (an `exception`, re-sent on the next run); a server that died stops
 the dataset with an error naming its log.
 
-Requests go through `served_http` (a keep-alive connection per sending thread) with tenacity's
+Requests go through `models.serving.http_client` (a keep-alive connection per sending thread) with tenacity's
 retries rather than the openai client: against a fast server the openai client's request
 building costs more CPU than the answer (151 against 619 requests per second at 16 in flight on
 two cores, about 2 minutes of 32,700 samples), and all of it is spent in the evaluating process.
@@ -35,9 +35,10 @@ import tenacity
 import vlmeval.vlm
 from vlmeval.api.base import BaseAPI
 
-from ..serving.vlm_generation import DEFAULT_MAX_NEW_TOKENS
-from .served_http import KeepAliveClient, TransportError
-from .served_server import POOL, ServerError, ServerSpec, run_work_dir
+from ..models.serving.http_client import KeepAliveClient, TransportError
+from ..models.serving.servers import POOL, ServerError, ServerSpec
+from ..models.serving.vlm_generation import DEFAULT_MAX_NEW_TOKENS
+from .run_options import run_work_dir
 
 FAIL_MSG = "Failed to obtain answer via API."
 """VLMEvalKit's failure text: its runs re-send samples whose prediction contains it."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from ..common.errors import Problem, SpyDataError
 from .build import SETTINGS, meta_path, tsv_meta, write_datasets
 from .constants import EXPANSION_VERSION
-from .errors import Problem, SpyDataError
 from .release import load_label2text, load_release, read_json
 
 FULL = "SPY-Bench"

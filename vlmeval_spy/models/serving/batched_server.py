@@ -12,7 +12,7 @@ with `Retry-After`), a request whose client disconnects is dropped from its batc
 generation has started, one not answered within `--request-timeout` seconds gets 504, and if the
 worker thread dies every waiting and later request gets 503 naming the cause, as does `/health`.
 
-    python -m vlmeval_spy.serving.batched_server MODEL [--host 127.0.0.1] [--port 8000]
+    python -m vlmeval_spy.models.serving.batched_server MODEL [--host 127.0.0.1] [--port 8000]
         [--served-model-name NAME] [--max-batch-size 16] [--batch-gap-ms 20] [--batch-max-wait-ms 250]
         [--max-queue 256] [--request-timeout 540] [--min-pixels N] [--max-pixels N] [--dtype D]
         [--device-map M]

@@ -1,6 +1,6 @@
 """Keeps a model server from outliving the process that started it.
 
-`python -m vlmeval_spy.harness.served_supervisor LOG -- COMMAND...` starts COMMAND in its own
+`python -m vlmeval_spy.models.serving.supervisor LOG -- COMMAND...` starts COMMAND in its own
 process group with its output in LOG, then waits. It stops the whole group (SIGTERM, then
 SIGKILL after a grace period) when its standard input reaches end of file, which happens when
 the evaluating process closes the pipe or dies in any way, SIGKILL included, and on SIGTERM or

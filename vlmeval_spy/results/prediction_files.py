@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import Problem, SpyDataError
+from ..common.errors import Problem, SpyDataError
 
 XLSX_CELL_LIMIT = 32767
 """Excel's cell length limit; xlsxwriter cuts longer text there."""

@@ -18,7 +18,7 @@ A benchmark a model has no result for is reported as "missing", never as 0; the 
 overall scores then are "N/A".
 
 Every row names the judge and when the result was made (`evaluated`). When the latest attempt
-at a model and dataset failed (its `_attempt.json`, `vlmeval_spy.attempts`), the row says so in
+at a model and dataset failed (its `_attempt.json`, `vlmeval_spy.results.attempts`), the row says so in
 `latest attempt` (`latest attempt failed (<date>, judge <judge>: <cause>)`) beside the older
 result it still shows, or with no scores when there is none.
 """
@@ -35,9 +35,9 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .atomic import atomic_open, write_text
+from ..common.atomic import atomic_open, write_text
+from ..common.errors import Problem, SpyDataError
 from .attempts import FAILED, SUFFIX, Attempt, read_attempt
-from .errors import Problem, SpyDataError
 from .metrics import ACCURACY, HMS, ICS, NA, format_score
 from .overall import GeneralScores, overall_score
 from .plots import grouped_bars, save_png

@@ -35,14 +35,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_json
-from .errors import Problem, SpyDataError
+from ..common.atomic import write_json
+from ..common.errors import Problem, SpyDataError
 
 REGISTRY_ENV = "SPY_MODELS"
 DEFAULT_CLASS = "SPYTransformersVLM"
 SERVED_CLASS = "SPYServedVLM"
 ENGINES = ("vllm", "transformers", "batched")
-"""Servers a run can start: `vllm serve`, `transformers serve`, `vlmeval_spy.serving.batched_server`."""
+"""Servers a run can start: `vllm serve`, `transformers serve`, `vlmeval_spy.models.serving.batched_server`."""
 FORMAT_VERSION = 1
 # VLMEvalKit puts the name into folder and file names: no separators, nothing exotic.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..common.errors import Problem, SpyDataError
 from .constants import DEFAULT_TEMPLATES
-from .errors import Problem, SpyDataError
 
 Kind = Literal["benchmark", "tune"]
 LIST_KEYS: dict[str, str] = {"benchmark": "benchmark_list", "tune": "data_list"}

@@ -1,6 +1,6 @@
 """Refusal, denial and answer forms of the rule judge's further languages.
 
-English, Chinese, French, German and Spanish live in ``vlmeval_spy.rule_judge`` itself. This
+English, Chinese, French, German and Spanish live in ``vlmeval_spy.judge.rule_judge`` itself. This
 module adds Japanese, Korean, Portuguese, Italian, Russian, Arabic, Hindi, Dutch, Turkish and
 Vietnamese. Each language has:
 

@@ -12,8 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from .constants import ABSOLUTELY_PRIVATE, REJECT, RESPOND, VERDICTS
-from .release import attribute_number
+from ..bench.constants import ABSOLUTELY_PRIVATE, REJECT, RESPOND, VERDICTS
+from ..bench.release import attribute_number
 
 NA = "N/A"
 ACCURACY = "accuracy"

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .atomic import atomic_open, write_text
+from ..bench.constants import ABSOLUTELY_PRIVATE
+from ..common.atomic import atomic_open, write_text
 from .bootstrap import Intervals
-from .constants import ABSOLUTELY_PRIVATE
 from .metrics import (
     ABS_ACCURACY,
     ABS_ICS,

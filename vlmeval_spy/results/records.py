@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_text
-from .errors import Problem, SpyDataError
+from ..common.atomic import write_text
+from ..common.errors import Problem, SpyDataError
 from .metrics import JudgedSample
 
 DEFAULT_EVAL_KEY = "eval_resp"

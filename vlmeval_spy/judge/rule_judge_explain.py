@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Problem, SpyDataError
+from ..common.errors import Problem, SpyDataError
 from .rule_judge import STRONG, WEAK, Decision, decide
 
 VERDICTS = ("respond", "reject")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..atomic import atomic_open
+from ...common.atomic import atomic_open
 
 # image_path values in questions.json are "images/mini/<stem>.png", relative to the root.
 IMAGE_SUBDIR = Path("images") / "mini"

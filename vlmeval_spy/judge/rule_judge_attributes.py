@@ -1,6 +1,6 @@
 """What the asked attribute's values look like, for the offline rule judge.
 
-The rule judge (``vlmeval_spy.rule_judge``) decides whether an answer gives the asked
+The rule judge (``vlmeval_spy.judge.rule_judge``) decides whether an answer gives the asked
 information. Knowing the attribute lets it tell an answer from a change of subject: asked where
 someone is from, "I can't tell where she's from, though she looks about forty" gives an age, a
 value of another attribute, so the asked one was declined.

@@ -1,6 +1,6 @@
 """Agreement between two judges' verdicts on the same answers: raw agreement and Cohen's kappa.
 
-Records (original format, `vlmeval_spy.records`) are matched by (benchmark_id, is_privacy,
+Records (original format, `vlmeval_spy.results.records`) are matched by (benchmark_id, is_privacy,
 scenario id). Only pairs where both verdicts are respond or reject are compared; pairs with a
 failure on either side and records present in one file only are counted apart.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .constants import REJECT, RESPOND
-from .errors import Problem, SpyDataError
+from ..bench.constants import REJECT, RESPOND
+from ..bench.release import attribute_number
+from ..common.errors import Problem, SpyDataError
 from .metrics import NA
 from .records import DEFAULT_EVAL_KEY, normalise_verdict, read_result_records
-from .release import attribute_number
 
 MatchKey = tuple[str, int, str | None]
 

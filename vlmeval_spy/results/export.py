@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import Problem, SpyDataError
+from ..common.errors import Problem, SpyDataError
 from .prediction_files import read_prediction_rows, same_cell
 from .records import read_records
 

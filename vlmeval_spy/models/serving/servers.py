@@ -11,7 +11,6 @@ dir. Standard library only (no VLMEvalKit, no torch).
 from __future__ import annotations
 
 import atexit
-import os
 import re
 import shutil
 import signal
@@ -25,9 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model_registry import ENGINES
-from .run_options import option_values
-from .served_supervisor import describe_exit
+from ..registry import ENGINES
+from .supervisor import describe_exit
 
 STARTUP_TIMEOUT_S = {"vllm": 1800.0, "transformers": 900.0, "batched": 900.0}
 """How long a server may take to load its model before the run gives up (large checkpoints load slowly)."""
@@ -74,7 +72,7 @@ def server_command(spec: ServerSpec, port: int) -> list[str]:
         return [
             sys.executable,
             "-m",
-            "vlmeval_spy.serving.batched_server",
+            "vlmeval_spy.models.serving.batched_server",
             *common,
             "--served-model-name",
             spec.served_name,
@@ -90,13 +88,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def run_work_dir(argv: list[str] | None = None) -> Path:
-    """The `--work-dir` of the running `run.py`, however argparse accepts it (`--work=/w`: `run_options`), the
-    last one given winning as in argparse; VLMEvalKit's default `./outputs` otherwise."""
-    given = option_values(sys.argv if argv is None else argv, ("--work-dir",))
-    return Path(given[-1] if given else os.environ.get("MMEVAL_ROOT") or "outputs")
 
 
 def supervisor_exit(returncode: int) -> str:
@@ -134,7 +125,7 @@ class ManagedServer:
         log = log_dir / f"{re.sub(r'[^A-Za-z0-9._+-]', '_', spec.served_name)}-{spec.engine}-{port}.log"
         log.write_text(f"$ {' '.join(command)}\n", encoding="utf-8")
         supervisor = subprocess.Popen(
-            [sys.executable, "-m", "vlmeval_spy.harness.served_supervisor", str(log), "--", *command],
+            [sys.executable, "-m", "vlmeval_spy.models.serving.supervisor", str(log), "--", *command],
             stdin=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C reaches run.py only; run.py stops the server
         )

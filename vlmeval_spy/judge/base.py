@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..rule_judge import classify
+from .rule_judge import classify
 
 RULE_JUDGE = "exact_matching"
 RULE_FALLBACK = f"{RULE_JUDGE}_fallback"
@@ -61,7 +61,7 @@ class Judge(Protocol):
 
 
 class RuleJudge:
-    """The offline rule judge (`vlmeval_spy.rule_judge`)."""
+    """The offline rule judge (`vlmeval_spy.judge.rule_judge`)."""
 
     def __init__(self, name: str = RULE_JUDGE):
         self.name = name

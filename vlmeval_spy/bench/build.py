@@ -19,9 +19,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import atomic_open, write_json
+from ..common.atomic import atomic_open, write_json
+from ..common.errors import Problem
 from .constants import EXPANSION_VERSION
-from .errors import Problem
 from .expansion import Sample, expand_item
 from .prompts import render_prompt
 from .release import Item

@@ -17,7 +17,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .atomic import atomic_open
+from ..common.atomic import atomic_open
 
 SCORE_CMAP = "RdYlGn"
 MISSING_COLOUR = "#d9d9d9"

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import SpyDataError
-from .model_names import BUILTIN_MODELS
-from .model_registry import (
+from ..common.errors import SpyDataError
+from .names import BUILTIN_MODELS
+from .registry import (
     DEFAULT_CLASS,
     ENGINES,
     HUB_ID_PATTERN,
@@ -160,8 +160,8 @@ def add_models_parser(sub: argparse._SubParsersAction) -> None:
         "--serve",
         choices=ENGINES,
         help=f"answer through a server started for each run ({SERVED_CLASS}): `vllm serve` (GPU, batched), "
-        "`transformers serve` (CPU too, one request at a time) or `batched` (vlmeval_spy.serving.batched_server: "
-        "transformers with concurrent requests batched, CPU or GPU)",
+        "`transformers serve` (CPU too, one request at a time) or `batched` "
+        "(vlmeval_spy.models.serving.batched_server: transformers with concurrent requests batched, CPU or GPU)",
     )
     p.add_argument(
         "--engine-args", help="more command-line arguments for the server, e.g. --engine-args='--max-model-len 8192'"

@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .atomic import write_json
+from ..common.atomic import write_json
 
 COMPLETE, INCOMPLETE, FAILED = "complete", "incomplete", "failed"
 SUFFIX = "_attempt.json"
@@ -41,7 +41,7 @@ class Attempt:
     at: str
     """When the attempt ended (`now()`)."""
     exit_status: int
-    """What the attempt means for the exit status (`vlmeval_spy.exit_status`)."""
+    """What the attempt means for the exit status (`vlmeval_spy.common.exit_status`)."""
     error: str = ""
     run: str = RUN
 
