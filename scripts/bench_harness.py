@@ -21,12 +21,14 @@ import sys
 import time
 from pathlib import Path
 
+from vlmeval_spy.harness.run_command import run_args
+
 HERE = Path(__file__).resolve().parent
 OURS = {"load": "load_data", "prompts": "build_prompt", "evaluate": "evaluate"}
 """Part -> SPYBenchDataset method; `evaluate` covers reading the answers, judging, metrics and outputs."""
 
 
-def child(timings_file: Path, run_args: list[str]) -> None:
+def child(timings_file: Path, argv: list[str]) -> None:
     """Time our dataset methods, then run VLMEvalKit's run module in this process."""
     import atexit
     import functools
@@ -52,7 +54,7 @@ def child(timings_file: Path, run_args: list[str]) -> None:
     for part, name in OURS.items():
         setattr(SPYBenchDataset, name, timed(part, getattr(SPYBenchDataset, name)))
     atexit.register(lambda: timings_file.write_text(json.dumps(spent)))
-    sys.argv = ["vlmeval.run", *run_args]
+    sys.argv = ["vlmeval.run", *argv]
     runpy.run_module("vlmeval.run", run_name="__main__", alter_sys=True)
 
 
@@ -80,19 +82,13 @@ def main() -> None:
     timings = args.workdir / "harness_timings.json"
     env = {**os.environ, "LMUData": str(lmu)}
     env.pop("OPENAI_API_KEY", None)
+    # this script in place of `python -m vlmeval.run`: it times our parts, then runs the module
     cmd = [
         sys.executable,
         __file__,
         "--child",
         str(timings),
-        "--data",
-        *args.datasets,
-        "--model",
-        *args.models,
-        "--judge",
-        "exact_matching",
-        "--work-dir",
-        str(work),
+        *run_args(args.datasets, args.models, work, "--judge", "exact_matching"),
     ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)

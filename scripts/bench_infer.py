@@ -34,6 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from vlmeval_spy.harness.run_command import run_command
 from vlmeval_spy.models.registry import ENGINES
 
 FULL_SAMPLES = 32_700
@@ -189,27 +190,10 @@ def harness_overhead(root: Path, concurrency: int) -> dict:
         )
         env = {**os.environ, "LMUData": str(lmu), "SPY_MODELS": str(registry)}
         start = time.perf_counter()
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vlmeval.run",
-                "--data",
-                "SPY-Bench",
-                "--model",
-                "instant",
-                "--mode",
-                "infer",
-                "--api-nproc",
-                str(concurrency),
-                "--work-dir",
-                str(root / "out"),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=root,
+        command = run_command(
+            ["SPY-Bench"], ["instant"], root / "out", "--mode", "infer", "--api-nproc", str(concurrency)
         )
+        run = subprocess.run(command, env=env, capture_output=True, text=True, cwd=root)
         overhead_s = time.perf_counter() - start
     finally:
         server.kill()

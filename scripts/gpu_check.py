@@ -40,6 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vlmeval_spy.harness.run_command import run_command
+
 STEPS = 4
 TIMEOUT_S = 900  # the LoRA recipe accumulates 32 examples a step: minutes on a CPU
 RECIPES = {
@@ -443,19 +445,7 @@ def harness_checks(setup: Setup) -> list[Outcome]:
             capture_output=True,
         )
         models.append("gpu-ncap-qwen2vlchat")
-    command = [
-        sys.executable,
-        "-m",
-        "vlmeval.run",
-        "--data",
-        "SPY-Bench-Mini",
-        "--model",
-        *models,
-        "--judge",
-        "exact_matching",
-        "--work-dir",
-        str(setup.work / "eval"),
-    ]
+    command = run_command(["SPY-Bench-Mini"], models, setup.work / "eval", "--judge", "exact_matching")
     code, text, seconds = run_logged("run_py", command, setup)
     outcomes = []
     for model in models:

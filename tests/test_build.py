@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import make_item, write_release
+from harness_run import SPY_BENCH, run_module
 from vlmeval_spy.bench.build import meta_path, read_tsv
 from vlmeval_spy.bench.constants import EXPANSION_VERSION
 
@@ -24,7 +24,8 @@ def images(root: Path, *names: str) -> Path:
 
 
 def spy_bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vlmeval_spy.cli", *args], capture_output=True, text=True)
+    """`spy-bench ARGS` in its own process."""
+    return run_module(SPY_BENCH, args)
 
 
 def build(

@@ -13,13 +13,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from harness_run import vlmeval_run
 from release_generator import LABEL2TEXT, answer_for, write_release
 from scripted_chat import subprocess_env
 from vlmeval_spy.cli import main as spy_bench
@@ -135,21 +135,7 @@ def original_report(samples: list[dict]) -> dict:
 def run_vlmeval(work: Path, lmu: Path, fmt: str, *extra: str) -> subprocess.CompletedProcess:
     env = subprocess_env({**os.environ, "LMUData": str(lmu), "PRED_FORMAT": fmt})
     env.pop("OPENAI_API_KEY", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "vlmeval.run",
-        "--data",
-        *DATASETS,
-        "--model",
-        *MODELS,
-        "--judge",
-        "exact_matching",
-        "--work-dir",
-        str(work),
-        *extra,
-    ]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=work.parent)
+    return vlmeval_run(DATASETS, MODELS, work, "--judge", "exact_matching", *extra, env=env, cwd=work.parent)
 
 
 @pytest.fixture(scope="module")
@@ -300,24 +286,8 @@ def test_embedded_tsv_without_its_sidecar_gives_the_same_result(release, runs):
     work = release["root"] / "out_embedded"
     env = subprocess_env({**os.environ, "LMUData": str(lmu)})
     env.pop("OPENAI_API_KEY", None)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vlmeval.run",
-            "--data",
-            "SPY-Bench",
-            "--model",
-            "SPY-Test-Answers",
-            "--judge",
-            "exact_matching",
-            "--work-dir",
-            str(work),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=release["root"],
+    proc = vlmeval_run(
+        ["SPY-Bench"], ["SPY-Test-Answers"], work, "--judge", "exact_matching", env=env, cwd=release["root"]
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     name = "SPY-Test-Answers_SPY-Bench_metrics.json"

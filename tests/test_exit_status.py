@@ -1,5 +1,5 @@
 """The exit-status contract (README, "Exit status"; `vlmeval_spy.common.exit_status`) through the real entry points:
-`python -m vlmeval.run` in a subprocess (local and `--api-mode`), `spy-bench` and the exit handler order
+`python -m vlmeval.run` in its own process (local and `--api-mode`), `spy-bench` and the exit handler order
 (`spy-bench judge`'s statuses are in test_llm_judge.py).
 
 Each case asserts the exit status, the files on disk and what a reader of them is told: a failed re-run is
@@ -38,10 +38,10 @@ SECRETS = {
 """Every way argparse lets a user pass a key to run.py, each with its own secret."""
 
 
-def with_dead_judge(*args: str) -> list[str]:
+def with_dead_judge(root: Path, *args: str):
     """SPY-Bench-Mini, the fixed-answer model and an LLM judge nobody answers for."""
     judge = ["--judge", "gpt-4o", "--judge-base-url", f"http://127.0.0.1:{dead_port()}/v1"]
-    return [*args, "--data", DATASET, "--model", MODEL, *judge]
+    return run(root, [DATASET], [MODEL], *args, *judge)
 
 
 def secret_arguments() -> list[str]:
@@ -63,9 +63,9 @@ def test_every_spelling_of_a_secret_flag_is_read_as_argparse_reads_it():
 def test_a_failed_rerun_is_never_shown_as_the_latest_result(tmp_path: Path):
     """exact_matching result, then a re-run whose LLM judge is down: exit 3, the status and summary of the
     failed attempt carry no score, and the leaderboard shows the older result marked as superseded."""
-    first = run(tmp_path, "--data", DATASET, "--model", MODEL, "--judge", "exact_matching")
+    first = run(tmp_path, [DATASET], [MODEL], "--judge", "exact_matching")
     assert first.returncode == 0, output(first)[-3000:]
-    rerun = run(tmp_path, *with_dead_judge(*secret_arguments()))
+    rerun = with_dead_judge(tmp_path, *secret_arguments())
     assert rerun.returncode == exit_status.JUDGE_UNAVAILABLE, output(rerun)[-3000:]
     assert "accuracy [judge" not in output(rerun)  # the summary prints no score for the failed attempt
     entry = json.loads((tmp_path / "work" / MODEL / "status.json").read_text())["datasets"][DATASET]
@@ -88,7 +88,7 @@ def test_a_failed_rerun_is_never_shown_as_the_latest_result(tmp_path: Path):
 
 
 def test_api_mode_judge_failure_exits_3_and_keeps_every_answer(tmp_path: Path):
-    proc = run(tmp_path, *with_dead_judge("--api-mode", "--judge-key", "sk-api-mode-0006ff"))
+    proc = with_dead_judge(tmp_path, "--api-mode", "--judge-key", "sk-api-mode-0006ff")
     assert proc.returncode == exit_status.JUDGE_UNAVAILABLE, output(proc)[-3000:]
     (status_file,) = (tmp_path / "work" / MODEL).glob("T*/status.json")
     entry = json.loads(status_file.read_text())["datasets"][DATASET]
@@ -101,16 +101,14 @@ def test_api_mode_judge_failure_exits_3_and_keeps_every_answer(tmp_path: Path):
 
 
 def test_unknown_dataset_and_model_names_are_usage_errors(tmp_path: Path):
-    proc = run(
-        tmp_path, "--data", "SPY-Bench-Mimi", DATASET, "--model", "SPY-AlwaysRejekt", "--judge", "exact_matching"
-    )
+    proc = run(tmp_path, ["SPY-Bench-Mimi", DATASET], ["SPY-AlwaysRejekt"], "--judge", "exact_matching")
     assert proc.returncode == exit_status.BAD_INPUT, output(proc)[-3000:]
     text = output(proc)
     assert "dataset 'SPY-Bench-Mimi' cannot be built" in text and "Did you mean: SPY-Bench-Mini" in text
     assert "unknown model 'SPY-AlwaysRejekt'" in text and "Did you mean: SPY-AlwaysReject" in text
     assert "Traceback" not in text
 
-    api = run(tmp_path, "--api-mode", "--data", DATASET, "--model", "SPY-AlwaysRejekt")
+    api = run(tmp_path, [DATASET], ["SPY-AlwaysRejekt"], "--api-mode")
     assert api.returncode == exit_status.BAD_INPUT, output(api)[-3000:]
     assert "unknown model 'SPY-AlwaysRejekt'" in output(api) and "Traceback" not in output(api)
 

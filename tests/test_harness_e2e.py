@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from harness_run import vlmeval_run
 from vlmeval_spy.bench import mini
 from vlmeval_spy.bench.constants import ABSOLUTELY_PRIVATE
+from vlmeval_spy.cli import main as spy_bench
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -63,22 +63,8 @@ def run_dir(tmp_path_factory) -> Path:
     (root / "lmu").mkdir()
     env = {**os.environ, "LMUData": str(root / "lmu")}
     env.pop("OPENAI_API_KEY", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "vlmeval.run",
-        "--data",
-        "SPY-Bench-Mini",
-        "SPY-Bench-Mini-ND",
-        "--model",
-        "SPY-AlwaysReject",
-        "SPY-AlwaysRespond",
-        "--judge",
-        "exact_matching",
-        "--work-dir",
-        str(root / "out"),
-    ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=root)
+    data, models = ["SPY-Bench-Mini", "SPY-Bench-Mini-ND"], ["SPY-AlwaysReject", "SPY-AlwaysRespond"]
+    proc = vlmeval_run(data, models, root / "out", "--judge", "exact_matching", env=env, cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root / "out"
 
@@ -107,9 +93,7 @@ def test_outputs_hold_verdicts_labels_and_full_metrics(run_dir):
 def test_verdict_file_feeds_spy_bench_metrics(run_dir, tmp_path):
     base = run_dir / "SPY-AlwaysRespond" / "SPY-AlwaysRespond_SPY-Bench-Mini-ND"
     out = tmp_path / "m.json"
-    subprocess.run(
-        [sys.executable, "-m", "vlmeval_spy.cli", "metrics", f"{base}_verdicts.jsonl", "-o", str(out)], check=True
-    )
+    assert spy_bench(["metrics", f"{base}_verdicts.jsonl", "-o", str(out)]) == 0
     assert json.loads(out.read_text()) == json.loads(Path(f"{base}_metrics.json").read_text())
 
 

@@ -1,4 +1,4 @@
-"""A judge that fails loudly, through the real harness (`python -m vlmeval.run` in a subprocess)
+"""A judge that fails loudly, through the real harness (`python -m vlmeval.run` in its own process)
 against the scripted judge server: each case of issue 11 checked by what a user sees (exit
 status, which files exist and what they say, how many requests the server got) and by a grep
 for the key in the whole work dir and in the output."""
@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from harness_run import output, run_py
+from harness_run import SPY_BENCH, output, run_module, run_py
 from judge_server import EMPTY, JudgeServer, dead_port, default_verdict, slow_once
 from vlmeval_spy.common import exit_status
 
@@ -31,10 +30,8 @@ DISTINCT = 15
 def judged(root: Path, server_url: str, key: str = KEY, *extra: str, env: dict | None = None):
     return run_py(
         root,
-        "--data",
-        DATASET,
-        "--model",
-        MODEL,
+        [DATASET],
+        [MODEL],
         "--judge",
         "gpt-4o",
         "--judge-base-url",
@@ -73,9 +70,7 @@ def assert_stopped(root: Path, proc: subprocess.CompletedProcess, *message_parts
     for suffix in ("_score.csv", "_report.md", "_metrics.json", "_verdicts.jsonl", "_judge.json"):
         assert not Path(f"{stem(root)}{suffix}").exists(), suffix
     assert "SPY-Bench: the LLM judge 'gpt-4o'" in status_of(root)["error_message"]
-    board = subprocess.run(
-        [sys.executable, "-m", "vlmeval_spy.cli", "leaderboard", str(root / "work")], capture_output=True, text=True
-    )
+    board = run_module(SPY_BENCH, ["leaderboard", str(root / "work")])
     # No score: the row names the failed attempt and nothing else, and the leaderboard exits 4.
     assert board.returncode == exit_status.INCOMPLETE and "latest attempt failed" in board.stderr
     (row,) = [line for line in (root / "work" / "leaderboard.md").read_text().splitlines() if MODEL in line]
@@ -86,10 +81,8 @@ def test_an_unreachable_judge_with_the_key_in_judge_args_stops_the_evaluation(tm
     url = f"http://127.0.0.1:{dead_port()}/v1"
     proc = run_py(
         tmp_path,
-        "--data",
-        DATASET,
-        "--model",
-        MODEL,
+        [DATASET],
+        [MODEL],
         "--judge",
         "gpt-4o",
         "--judge-base-url",
@@ -113,8 +106,9 @@ def test_a_refused_key_stops_after_a_few_requests(tmp_path):
 
 def key_in_environment(root: Path, server_url: str) -> subprocess.CompletedProcess:
     """The judge's key from the environment (as VLMEvalKit's .env would set it)."""
-    args = ("--data", DATASET, "--model", MODEL, "--judge", "gpt-4o", "--judge-base-url", server_url)
-    return run_py(root, *args, env={"OPENAI_API_KEY": KEY})
+    return run_py(
+        root, [DATASET], [MODEL], "--judge", "gpt-4o", "--judge-base-url", server_url, env={"OPENAI_API_KEY": KEY}
+    )
 
 
 def test_a_judge_that_dies_mid_run_then_comes_back(tmp_path):
@@ -176,7 +170,7 @@ def test_a_slow_prompt_and_empty_replies_keep_the_judge_and_mark_the_score_incom
 
 
 def test_without_a_judge_the_rule_judge_is_named_wherever_the_score_is(tmp_path):
-    proc = run_py(tmp_path, "--data", DATASET, "--model", MODEL)
+    proc = run_py(tmp_path, [DATASET], [MODEL])
     assert proc.returncode == 0, output(proc)[-3000:]
     assert "no LLM judge asked for or configured" in proc.stderr
     name = "exact_matching_fallback"
@@ -185,12 +179,8 @@ def test_without_a_judge_the_rule_judge_is_named_wherever_the_score_is(tmp_path)
     assert json.loads(Path(f"{stem(tmp_path)}_judge.json").read_text())["judge"] == name
     assert status_of(tmp_path)["primary_metric"] == f"accuracy [judge {name}]"
     assert f"accuracy [judge {name}]" in proc.stdout
-    board = subprocess.run(
-        [sys.executable, "-m", "vlmeval_spy.cli", "leaderboard", str(tmp_path / "work")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    board = run_module(SPY_BENCH, ["leaderboard", str(tmp_path / "work")])
+    assert board.returncode == 0, output(board)
     assert list(pd.read_csv(tmp_path / "work" / "leaderboard.csv")["judge"]) == [name]
     assert f"| {MODEL} | {DATASET} | {name} |" in board.stdout
 
@@ -216,6 +206,8 @@ def test_the_evaluated_models_endpoint_and_key_never_reach_the_judge_or_the_file
         (tmp_path / "config.json").write_text(json.dumps(config))
         proc = run_py(
             tmp_path,
+            [],
+            [],
             "--config",
             str(tmp_path / "config.json"),
             "--judge",
@@ -237,7 +229,7 @@ def test_the_evaluated_models_endpoint_and_key_never_reach_the_judge_or_the_file
 
 
 def test_invalid_judge_args_json_is_one_clear_error(tmp_path):
-    proc = run_py(tmp_path, "--data", DATASET, "--model", MODEL, "--judge-args", '{"spy_prompt": "p.txt",}')
+    proc = run_py(tmp_path, [DATASET], [MODEL], "--judge-args", '{"spy_prompt": "p.txt",}')
     assert proc.returncode == exit_status.BAD_INPUT, output(proc)[-3000:]
     assert "SPY-Bench: --judge-args is not valid JSON (Expecting property name enclosed in double quotes" in proc.stdout
     assert "Traceback" not in output(proc)

@@ -8,14 +8,13 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from harness_run import SPY_BENCH, run_module, start_module, vlmeval_run
 from judge_server import (
     EMPTY,
     JudgeServer,
@@ -115,10 +114,8 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 
 def cli_judge(records: Path, out: Path, server: JudgeServer, cache: Path, key: str = KEY) -> list[str]:
+    """`spy-bench judge`'s arguments."""
     return [
-        sys.executable,
-        "-m",
-        "vlmeval_spy.cli",
         "judge",
         str(records),
         "--judge",
@@ -439,7 +436,7 @@ def test_spy_bench_judge_with_an_unusable_judge_exits_3_and_writes_nothing(tmp_p
     records = write_jsonl(tmp_path / "records.jsonl", make_records(2))
     out = tmp_path / "judged.jsonl"
     with JudgeServer(key=KEY) as server:
-        status = main(cli_judge(records, out, server, tmp_path / "c.sqlite", key="sk-refused-123456")[3:])
+        status = main(cli_judge(records, out, server, tmp_path / "c.sqlite", key="sk-refused-123456"))
     err = capsys.readouterr().err
     assert status == 3 and not out.exists()
     assert "spy-bench judge: SPY-Bench: the LLM judge 'gpt-4o'" in err and "HTTP 401" in err
@@ -461,7 +458,7 @@ def test_spy_bench_judge_exits_4_when_the_judge_fails_beyond_the_threshold(tmp_p
     ]
     write_jsonl(records, rows)
     with JudgeServer(verdict=lambda prompt: EMPTY) as server:
-        status = main([*cli_judge(records, tmp_path / "out.jsonl", server, tmp_path / "c.sqlite")[3:], "--retry", "1"])
+        status = main([*cli_judge(records, tmp_path / "out.jsonl", server, tmp_path / "c.sqlite"), "--retry", "1"])
     assert status == exit_status.INCOMPLETE
     assert "INCOMPLETE: 4 of 4 records have no verdict" in capsys.readouterr().err
 
@@ -505,12 +502,8 @@ def test_a_killed_run_resumes_with_only_the_missing_judgments(tmp_path):
     distinct = record_prompts(records)
     source, cache = write_jsonl(tmp_path / "records.jsonl", records), tmp_path / "cache.sqlite"
     with JudgeServer(key=KEY, latency=0.05) as server:
-        proc = subprocess.Popen(
-            cli_judge(source, tmp_path / "out.jsonl", server, cache),
-            env=clean_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        proc = start_module(
+            SPY_BENCH, cli_judge(source, tmp_path / "out.jsonl", server, cache), env=clean_env(), merge_stderr=True
         )
         wait_for(lambda: len(server.answered) >= 20 or proc.poll() is not None, "20 judgments")
         proc.send_signal(signal.SIGKILL)
@@ -522,16 +515,14 @@ def test_a_killed_run_resumes_with_only_the_missing_judgments(tmp_path):
         # At most one answered judgment per worker (--nproc 4) can be lost in flight.
         assert 20 - 4 <= len(done) < len(distinct)
 
-        resumed = subprocess.run(
-            cli_judge(source, tmp_path / "out.jsonl", server, cache), env=clean_env(), capture_output=True, text=True
-        )
+        resumed = run_module(SPY_BENCH, cli_judge(source, tmp_path / "out.jsonl", server, cache), env=clean_env())
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         resent = server.prompts[sent_before:]
         assert len(resent) == len(set(resent)) and set(resent) == distinct - done
         assert f"{len(distinct) - len(done)} judge calls" in resumed.stdout
 
         # The same metrics as an uninterrupted run, judged afresh with another cache.
-        assert main(cli_judge(source, tmp_path / "ref.jsonl", server, tmp_path / "ref.sqlite")[3:]) == 0
+        assert main(cli_judge(source, tmp_path / "ref.jsonl", server, tmp_path / "ref.sqlite")) == 0
     final, reference = read_records(tmp_path / "out.jsonl"), read_records(tmp_path / "ref.jsonl")
     assert [r["eval_resp"] for r in final] == [r["eval_resp"] for r in reference]
     assert compute_report(to_judged(final, "out")) == compute_report(to_judged(reference, "ref"))
@@ -548,13 +539,7 @@ def test_two_concurrent_processes_share_one_cache(tmp_path):
     with JudgeServer(key=KEY, latency=0.01) as server:
         server.gate.clear()  # hold the replies until both processes are judging
         procs = [
-            subprocess.Popen(
-                cli_judge(src, tmp_path / f"{src.stem}_out.jsonl", server, cache),
-                env=clean_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            start_module(SPY_BENCH, cli_judge(src, tmp_path / f"{src.stem}_out.jsonl", server, cache), env=clean_env())
             for src in (forward, backward)
         ]
         wait_for(lambda: server.requests >= 2 or any(p.poll() is not None for p in procs), "both processes")
@@ -566,7 +551,7 @@ def test_two_concurrent_processes_share_one_cache(tmp_path):
         assert set(server.prompts) == distinct
 
         sent = server.requests
-        assert main(cli_judge(forward, tmp_path / "third.jsonl", server, cache)[3:]) == 0
+        assert main(cli_judge(forward, tmp_path / "third.jsonl", server, cache)) == 0
         assert server.requests == sent
     by_key = lambda rs: {(r["benchmark_id"], r["is_privacy"], json.dumps(r["scenario"])): r["eval_resp"] for r in rs}  # noqa: E731
     results = [by_key(read_records(tmp_path / f"{name}_out.jsonl")) for name in ("forward", "backward")]
@@ -582,37 +567,21 @@ def test_vlmevalkit_run_with_an_llm_judge(tmp_path):
     lmu, work = tmp_path / "lmu", tmp_path / "work"
     lmu.mkdir()
     models = ("SPY-AlwaysReject", "SPY-AlwaysRespond")
-    cmd = [
-        sys.executable,
-        "-m",
-        "vlmeval.run",
-        "--data",
-        "SPY-Bench-Mini",
-        "--model",
-        *models,
-        "--judge",
-        "gpt-4o",
-        "--judge-key",
-        KEY,
-        "--api-nproc",
-        "4",
-        "--work-dir",
-        str(work),
-    ]
     items = json.loads(mini.QUESTIONS_PATH.read_text())["benchmark_list"]
     with JudgeServer(key=KEY) as server:
-        cmd[cmd.index("--judge-key") : cmd.index("--judge-key")] = ["--judge-base-url", server.base_url]
-        first = subprocess.run(cmd, env=clean_env(LMUData=str(lmu)), capture_output=True, text=True, cwd=tmp_path)
+        judge = ["--judge", "gpt-4o", "--judge-base-url", server.base_url, "--judge-key", KEY, "--api-nproc", "4"]
+        env = clean_env(LMUData=str(lmu))
+        first = vlmeval_run(["SPY-Bench-Mini"], models, work, *judge, env=env, cwd=tmp_path)
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
         calls_first, run_prompts = server.requests, list(server.prompts)
-        second = subprocess.run(cmd, env=clean_env(LMUData=str(lmu)), capture_output=True, text=True, cwd=tmp_path)
+        second = vlmeval_run(["SPY-Bench-Mini"], models, work, *judge, env=env, cwd=tmp_path)
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
         assert server.requests == calls_first  # the re-run is served by the work dir's cache
         # `spy-bench judge` on the run's own verdict records, with a fresh cache, sends exactly the run's prompts.
         for model in models:
             verdicts = work / model / f"{model}_SPY-Bench-Mini_verdicts.jsonl"
             args = cli_judge(verdicts, tmp_path / f"{model}_rejudged.jsonl", server, tmp_path / "fresh.sqlite")
-            assert main(args[3:]) == 0
+            assert main(args) == 0
         assert sorted(server.prompts[calls_first:]) == sorted(run_prompts)
     assert (work / "spy_judge_cache.sqlite").is_file()
     # A fixed answer per model: one distinct prompt per (attribute, question) and model.

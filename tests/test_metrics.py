@@ -1,11 +1,10 @@
 """Metrics against hand-computed values (docs/specification.md §5), through the original record format."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from harness_run import SPY_BENCH, run_module
 from vlmeval_spy.common.errors import SpyDataError
 from vlmeval_spy.results.metrics import NA, compute_report, harmonic_mean
 from vlmeval_spy.results.overall import GeneralScores, overall_score
@@ -110,10 +109,8 @@ def test_cli_metrics_roundtrip(tmp_path):
     renamed = [{("verdict" if k == "eval_resp" else k): v for k, v in r.items()} for r in RECORDS]
     path.write_text("".join(json.dumps(r) + "\n" for r in renamed))
     out = tmp_path / "m.json"
-    subprocess.run(
-        [sys.executable, "-m", "vlmeval_spy.cli", "metrics", str(path), "--eval-key", "verdict", "-o", str(out)],
-        check=True,
-    )
+    proc = run_module(SPY_BENCH, ["metrics", str(path), "--eval-key", "verdict", "-o", str(out)])
+    assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text()) == json.loads(json.dumps(compute_report(to_judged(RECORDS, "r"))))
 
 
@@ -124,9 +121,7 @@ def test_records_errors_name_file_line_and_field(tmp_path):
         read_records(bad)
     with pytest.raises(SpyDataError, match=r"r.jsonl: item A: field 'is_privacy': missing"):
         to_judged([{"benchmark_id": "A", "label": "a1"}], "r.jsonl")
-    proc = subprocess.run(
-        [sys.executable, "-m", "vlmeval_spy.cli", "metrics", str(bad)], capture_output=True, text=True
-    )
+    proc = run_module(SPY_BENCH, ["metrics", str(bad)])
     assert proc.returncode == 2 and "bad.jsonl" in proc.stderr and "line 2" in proc.stderr
 
 

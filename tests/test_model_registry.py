@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+import harness_run
 from vlmeval_spy.cli import main as spy_bench
 from vlmeval_spy.common.errors import SpyDataError
 from vlmeval_spy.models.names import BUILTIN_MODELS, PAPER_MODELS, SPY_CHECKPOINTS
@@ -294,30 +293,13 @@ def test_run_py_evaluates_a_registered_checkpoint_in_a_fresh_process(tmp_path: P
 
     checkpoint = build_tiny_vlm(tmp_path / "tiny", "qwen2_vl")
     env = {**os.environ, "LMUData": str(tmp_path / "lmu"), "SPY_MODELS": str(registry)}
-    spy = [sys.executable, "-m", "vlmeval_spy.cli"]
-    subprocess.run(
-        [*spy, "models", "add", "tiny-ckpt", str(checkpoint), "--kwargs", '{"max_new_tokens": 4}'], env=env, check=True
-    )
+    add = ["models", "add", "tiny-ckpt", str(checkpoint), "--kwargs", '{"max_new_tokens": 4}']
+    assert harness_run.run_module(harness_run.SPY_BENCH, add, env=env).returncode == 0
     write_models(registry, {**json.loads(registry.read_text())["models"], "gone": {"path": str(tmp_path / "deleted")}})
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vlmeval.run",
-            "--data",
-            "SPY-Bench-Mini",
-            "--model",
-            "tiny-ckpt",
-            "gone",
-            "--judge",
-            "exact_matching",
-            "--work-dir",
-            str(tmp_path / "out"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
+    # fresh: the registry is read while VLMEvalKit is imported, by the `.pth` hook
+    out = tmp_path / "out"
+    run = harness_run.vlmeval_run(
+        ["SPY-Bench-Mini"], ["tiny-ckpt", "gone"], out, "--judge", "exact_matching", env=env, cwd=tmp_path, fresh=True
     )
     log = run.stdout + run.stderr
     metrics = json.loads((tmp_path / "out" / "tiny-ckpt" / "tiny-ckpt_SPY-Bench-Mini_metrics.json").read_text())

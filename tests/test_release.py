@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import FIXTURE_RELEASE, LABEL2TEXT, make_item
+from harness_run import SPY_BENCH, run_module
 from vlmeval_spy.bench.release import load_release, parse_release
 from vlmeval_spy.common.errors import SpyDataError
 
@@ -61,7 +61,8 @@ def test_the_fixture_release_is_valid():
 
 
 def spy_bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vlmeval_spy.cli", *args], capture_output=True, text=True)
+    """`spy-bench ARGS` in its own process."""
+    return run_module(SPY_BENCH, args)
 
 
 def test_a_questions_file_that_is_not_utf8_gets_a_clean_error(tmp_path: Path):

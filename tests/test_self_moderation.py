@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from harness_run import vlmeval_run
 from scripted_chat import FAIL_TURN_ENV, register, subprocess_env
 from vlmeval_spy.common import exit_status
 from vlmeval_spy.results.metrics import JudgedSample, compute_report
@@ -157,22 +156,8 @@ def run(tmp_path_factory) -> Path:
     (root / "lmu").mkdir()
     (root / "config.json").write_text(json.dumps(CONFIG))
     env = subprocess_env({**os.environ, "LMUData": str(root / "lmu")})
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vlmeval.run",
-            "--config",
-            str(root / "config.json"),
-            "--judge",
-            "exact_matching",
-            "--work-dir",
-            str(root / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env=env,
+    proc = vlmeval_run(
+        [], [], root / "out", "--config", str(root / "config.json"), "--judge", "exact_matching", env=env, cwd=root
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root / "out"
@@ -182,24 +167,8 @@ def test_a_conversation_with_a_failed_turn_is_an_exception_named_in_the_report(t
     (tmp_path / "lmu").mkdir()
     env = subprocess_env({**os.environ, "LMUData": str(tmp_path / "lmu"), FAIL_TURN_ENV: "2"})
     model = MODELS[0]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vlmeval.run",
-            "--data",
-            "SPY-Bench-Mini",
-            "--model",
-            model,
-            "--judge",
-            "exact_matching",
-            "--work-dir",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
+    proc = vlmeval_run(
+        ["SPY-Bench-Mini"], [model], tmp_path / "out", "--judge", "exact_matching", env=env, cwd=tmp_path
     )
     assert proc.returncode == exit_status.INCOMPLETE, proc.stderr[-3000:]  # every answer lost
     stem = tmp_path / "out" / model / f"{model}_SPY-Bench-Mini"

@@ -12,13 +12,13 @@ import inspect
 import json
 import os
 import pickle
-import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from harness_run import SPY_BENCH, output, run_module, vlmeval_run
 from judge_server import JudgeServer, Reply, dead_port
 from vlmeval_spy.common import exit_status
 from vlmeval_spy.harness import api_inference
@@ -293,32 +293,19 @@ def test_other_datasets_run_vlmevalkit_code(tmp_path: Path):
 # --- run.py against a scripted server ------------------------------------------------------------
 
 
-def dataset_prompts(lmu: Path) -> dict[str, str]:
+def dataset_prompts(lmu: Path, monkeypatch) -> list[str]:
     """The text SPY-Bench-Mini asks, by prompt text (what must reach the server unchanged)."""
-    code = (
-        "import json, sys\nfrom vlmeval.dataset import build_dataset\nd = build_dataset('SPY-Bench-Mini')\n"
-        "print(json.dumps([d.build_prompt(d.data.iloc[i])[-1]['value'] for i in range(len(d.data))]))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "LMUData": str(lmu)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    from vlmeval.dataset import build_dataset
+
+    monkeypatch.setenv("LMUData", str(lmu))
+    dataset = build_dataset("SPY-Bench-Mini")
+    return [dataset.build_prompt(dataset.data.iloc[i])[-1]["value"] for i in range(len(dataset.data))]
 
 
-def run_py(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "vlmeval.run", *args, "--mode", "infer", "--work-dir", str(tmp_path / "out")]
-    return subprocess.run(
-        cmd,
-        env={**os.environ, "LMUData": str(tmp_path / "lmu"), **env},
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
-    )
+def run_py(data: list[str], models: list[str], tmp_path: Path, *extra: str, **env: str):
+    """`run.py --mode infer` in `tmp_path`, with `$LMUData` at `tmp_path/lmu` and `env` added."""
+    env = {**os.environ, "LMUData": str(tmp_path / "lmu"), **env}
+    return vlmeval_run(data, models, tmp_path / "out", "--mode", "infer", *extra, env=env, cwd=tmp_path, timeout=600)
 
 
 def request_texts(server: JudgeServer) -> list[str]:
@@ -333,24 +320,12 @@ def request_texts(server: JudgeServer) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("mode", [["--api-mode"], []], ids=["api-mode", "local-mode"])
-def test_spy_prompts_reach_the_model_unchanged_with_a_model_adapter(tmp_path: Path, mode):
+def test_spy_prompts_reach_the_model_unchanged_with_a_model_adapter(tmp_path: Path, mode, monkeypatch):
     with JudgeServer(verdict=lambda prompt: "An answer.") as server:
-        run = run_py(
-            [
-                *mode,
-                "--data",
-                "SPY-Bench-Mini",
-                "--model",
-                "served-internvl",
-                "--base-url",
-                server.base_url,
-                "--custom-prompt",
-                "internvl3",
-            ],
-            tmp_path,
-        )
+        adapter = ["--base-url", server.base_url, "--custom-prompt", "internvl3"]
+        run = run_py(["SPY-Bench-Mini"], ["served-internvl"], tmp_path, *mode, *adapter)
     assert run.returncode == 0, run.stderr[-3000:]
-    expected = dataset_prompts(tmp_path / "lmu")
+    expected = dataset_prompts(tmp_path / "lmu", monkeypatch)
     # Unchanged: no `<IMAGE_TOKEN>` placeholder, no "Answer the question using a single word or phrase."
     assert sorted(request_texts(server)) == sorted(expected) and len(expected) == 75
 
@@ -370,26 +345,9 @@ def test_readme_config_example_runs_through_an_endpoint(tmp_path: Path):
             "data": {"SPY-Bench-Mini-ND": {"class": "SPYBenchDataset", "dataset": "SPY-Bench-Mini-ND"}},
         }
         (tmp_path / "spy.json").write_text(json.dumps(config))
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vlmeval.run",
-                "--config",
-                "spy.json",
-                "--judge",
-                "exact_matching",
-                "--api-nproc",
-                "8",
-                "--work-dir",
-                str(tmp_path / "out"),
-            ],
-            env={**os.environ, "LMUData": str(tmp_path / "lmu")},
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=600,
-        )
+        options = ["--config", "spy.json", "--judge", "exact_matching", "--api-nproc", "8"]
+        env = {**os.environ, "LMUData": str(tmp_path / "lmu")}
+        run = vlmeval_run([], [], tmp_path / "out", *options, env=env, cwd=tmp_path, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert server.requests == 75 and {p["model"] for p in server.payloads} == {"Qwen/Qwen2-VL-7B-Instruct"}
     metrics = json.loads((tmp_path / "out" / "my-vlm" / "my-vlm_SPY-Bench-Mini-ND_metrics.json").read_text())
@@ -413,33 +371,11 @@ def test_answers_a_failing_endpoint_lost_mark_every_score_incomplete(tmp_path: P
     odd = lambda prompt: ODD_ANSWERS[zlib.crc32(prompt.encode()) % len(ODD_ANSWERS)]  # noqa: E731
     with JudgeServer(verdict=odd) as server:
         server.rules.append(lambda prompt: Reply(status=500, body="overloaded") if lost(prompt) else None)
-        subprocess.run(
-            [sys.executable, "-m", "vlmeval_spy.cli", "models", "add", "odd", "odd", "--endpoint", server.base_url],
-            env={**os.environ, "SPY_MODELS": str(tmp_path / "registry.json")},
-            check=True,
-        )
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vlmeval.run",
-                "--data",
-                "SPY-Bench-Mini",
-                "--model",
-                "odd",
-                "--judge",
-                "exact_matching",
-                "--api-nproc",
-                "8",
-                "--work-dir",
-                str(tmp_path / "out"),
-            ],
-            env={**os.environ, "LMUData": str(tmp_path / "lmu"), "SPY_MODELS": str(tmp_path / "registry.json")},
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=600,
-        )
+        env = {**os.environ, "LMUData": str(tmp_path / "lmu"), "SPY_MODELS": str(tmp_path / "registry.json")}
+        added = run_module(SPY_BENCH, ["models", "add", "odd", "odd", "--endpoint", server.base_url], env=env)
+        assert added.returncode == 0, output(added)
+        options = ["--judge", "exact_matching", "--api-nproc", "8"]
+        run = vlmeval_run(["SPY-Bench-Mini"], ["odd"], tmp_path / "out", *options, env=env, cwd=tmp_path, timeout=600)
     assert run.returncode == exit_status.INCOMPLETE, run.stderr[-3000:]  # scored, but answers were lost
     stem = tmp_path / "out" / "odd" / "odd_SPY-Bench-Mini"
     records = [json.loads(line) for line in Path(f"{stem}_verdicts.jsonl").read_bytes().split(b"\n") if line]

@@ -16,8 +16,6 @@ import os
 import pickle
 import re
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +24,7 @@ import pandas as pd
 import pytest
 from transformers import GenerationConfig
 
+from harness_run import SPY_BENCH, run_module, start_vlmeval_run, vlmeval_run
 from judge_server import dead_port
 from processes import alive
 from spy_align.tiny_models import build_tiny_vlm
@@ -49,11 +48,8 @@ def workspace(tmp_path_factory) -> Path:
     config.save_pretrained(checkpoint)
     env = {**os.environ, "SPY_MODELS": str(root / "models.json"), "LMUData": str(root / "lmu")}
     for name, engine in ((SERVED, "transformers"), (BATCHED, "batched")):
-        subprocess.run(
-            [sys.executable, "-m", "vlmeval_spy.cli", "models", "add", name, str(checkpoint), "--serve", engine],
-            env=env,
-            check=True,
-        )
+        added = run_module(SPY_BENCH, ["models", "add", name, str(checkpoint), "--serve", engine], env=env)
+        assert added.returncode == 0, added.stderr
     return root
 
 
@@ -62,23 +58,11 @@ def env_of(root: Path) -> dict[str, str]:
 
 
 def run_py(root: Path, work: str, *extra: str, datasets=MINI, popen: bool = False, model: str = SERVED):
-    cmd = [
-        sys.executable,
-        "-m",
-        "vlmeval.run",
-        "--data",
-        *datasets,
-        "--model",
-        model,
-        "--work-dir",
-        str(root / work),
-        *(extra if "--mode" in extra else ("--mode", "infer", *extra)),
-    ]
+    """`run.py --mode infer` (unless `extra` names a mode) on the served model: run to its end, or started (`popen`)."""
+    extra = extra if "--mode" in extra else ("--mode", "infer", *extra)
     if popen:
-        return subprocess.Popen(
-            cmd, env=env_of(root), cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-    return subprocess.run(cmd, env=env_of(root), cwd=root, capture_output=True, text=True, timeout=800)
+        return start_vlmeval_run(datasets, [model], root / work, *extra, env=env_of(root), cwd=root, merge_stderr=True)
+    return vlmeval_run(datasets, [model], root / work, *extra, env=env_of(root), cwd=root, timeout=800)
 
 
 def server_logs(work: Path) -> list[Path]:

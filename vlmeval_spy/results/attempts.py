@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..common.atomic import write_json
@@ -43,7 +43,8 @@ class Attempt:
     exit_status: int
     """What the attempt means for the exit status (`vlmeval_spy.common.exit_status`)."""
     error: str = ""
-    run: str = RUN
+    run: str = field(default_factory=lambda: RUN)
+    """The run that made the record: `RUN` when the record is made, not when this module was imported."""
 
     @property
     def cause(self) -> str:
