@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") != "1":
+    # One core per worker: torch's thread pools sized to every core, in every worker and in the processes
+    # they start, would fight over the same cores. Set before torch is imported.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 UPSTREAM = Path(__file__).resolve().parents[2] / "shared" / "spy_upstream"
 UPSTREAM_ABSENT = "../shared/spy_upstream is not present"
