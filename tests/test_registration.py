@@ -1,4 +1,5 @@
-"""The `.pth` hook registers SPY-Bench into VLMEvalKit in every way users start it."""
+"""The `.pth` hook registers SPY-Bench into VLMEvalKit in every way users start it: these runs are fresh
+interpreters by nature (`harness_run` forks the others from one that already registered)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from vlmeval_spy.harness.run_command import run_args
 
 REPO = Path(__file__).resolve().parents[1]
 CHECK = """
@@ -86,19 +89,9 @@ def test_upstream_layout_run_py_as_a_script(tmp_path):
     shutil.copy(Path(vlmeval.__file__).with_name("run.py"), tmp_path / "run.py")
     (tmp_path / "lmu").mkdir()
     env = {**os.environ, "LMUData": str(tmp_path / "lmu")}
+    args = run_args(["SPY-Bench-Mini-ND"], ["SPY-AlwaysReject"], "out", "--judge", "exact_matching")
     proc = subprocess.run(
-        [
-            sys.executable,
-            "run.py",
-            "--data",
-            "SPY-Bench-Mini-ND",
-            "--model",
-            "SPY-AlwaysReject",
-            "--judge",
-            "exact_matching",
-            "--work-dir",
-            "out",
-        ],
+        [sys.executable, "run.py", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -129,21 +122,9 @@ def test_torchrun_workers_see_the_registration(tmp_path):
 def test_spy_bench_run_launcher(tmp_path):
     (tmp_path / "lmu").mkdir()
     env = {**os.environ, "LMUData": str(tmp_path / "lmu")}
+    args = run_args(["SPY-Bench-Mini"], ["SPY-AlwaysRespond"], "out", "--judge", "exact_matching")
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vlmeval_spy.cli",
-            "run",
-            "--data",
-            "SPY-Bench-Mini",
-            "--model",
-            "SPY-AlwaysRespond",
-            "--judge",
-            "exact_matching",
-            "--work-dir",
-            "out",
-        ],
+        [sys.executable, "-m", "vlmeval_spy.cli", "run", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
