@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -121,6 +122,7 @@ class WarmInterpreter:
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait(30)
+        shutil.rmtree(self.folder, ignore_errors=True)  # its log and the runs' outputs
 
 
 _warm: list[WarmInterpreter] = []
