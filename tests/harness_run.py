@@ -111,7 +111,9 @@ class WarmInterpreter:
             raise RuntimeError(f"the warm interpreter did not start: {read(self.folder / 'log')[-3000:]}")
 
     def fork(self, module: str, args: list[str], env: Mapping[str, str], cwd: Path, merge: bool) -> ForkedRun:
-        out = Path(tempfile.mkstemp(prefix="run-", suffix=".out", dir=self.folder)[1])
+        fd, name = tempfile.mkstemp(prefix="run-", suffix=".out", dir=self.folder)
+        os.close(fd)  # the child opens it by name
+        out = Path(name)
         err = out if merge else out.with_suffix(".err")
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(str(self.socket))

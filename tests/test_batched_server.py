@@ -268,7 +268,9 @@ def wait_until(condition, timeout_s: float = 5.0) -> None:
 def test_a_full_queue_is_answered_503_with_retry_after(batches, release):
     batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05, max_queue=2)
     with serving(batcher) as port, ThreadPoolExecutor(2) as pool:
-        held = [pool.submit(chat, port, text) for text in ("hold", "next")]
+        held = [pool.submit(chat, port, "hold")]
+        wait_until(lambda: len(batcher.unanswered) == 1)  # "hold" first: "next" must queue behind it
+        held.append(pool.submit(chat, port, "next"))
         wait_until(lambda: len(batcher.unanswered) == 2)
         status, headers, reply = chat(port, "refused")
         assert status == 503 and headers["retry-after"] == "1" and "--max-queue" in reply["detail"]
@@ -314,7 +316,9 @@ def test_a_dead_worker_fails_waiting_and_later_requests_with_503_and_health_says
     batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05)
     with serving(batcher) as port, ThreadPoolExecutor(3) as pool:
         assert chat(port, "", "GET", "/health")[0] == 200
-        waiting = [pool.submit(chat, port, text) for text in ("crash", "a", "b")]
+        waiting = [pool.submit(chat, port, "crash")]
+        wait_until(lambda: len(batcher.unanswered) == 1)  # "crash" first: the others wait behind it
+        waiting += [pool.submit(chat, port, text) for text in ("a", "b")]
         wait_until(lambda: len(batcher.unanswered) == 3)
         start = time.monotonic()
         release.set()

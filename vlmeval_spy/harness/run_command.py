@@ -14,8 +14,6 @@ def run_args(data: Sequence[str], models: Sequence[str], work_dir: str | Path, *
     return [*named, "--work-dir", str(work_dir), *extra]
 
 
-def run_command(
-    data: Sequence[str], models: Sequence[str], work_dir: str | Path, *extra: str, python: str | None = None
-) -> list[str]:
-    """`python -m vlmeval.run` with `run_args`, by this interpreter unless `python` names another."""
-    return [python or sys.executable, "-m", "vlmeval.run", *run_args(data, models, work_dir, *extra)]
+def run_command(data: Sequence[str], models: Sequence[str], work_dir: str | Path, *extra: str) -> list[str]:
+    """`python -m vlmeval.run` with `run_args`, by this interpreter."""
+    return [sys.executable, "-m", "vlmeval.run", *run_args(data, models, work_dir, *extra)]
