@@ -9,6 +9,7 @@ bash scripts/setup.sh
 export LMUData=${LMUData:-$PWD/work/LMUData}
 WORK_DIR=${WORK_DIR:-$PWD/work/outputs}
 mkdir -p "$LMUData" "$WORK_DIR"
-.venv/bin/python -m vlmeval.run --data SPY-Bench-Mini --model SPY-AlwaysRespond SPY-AlwaysReject \
+# `spy-bench run`: the installed VLMEvalKit's run.py (here the wheel's `python -m vlmeval.run`) with SPY-Bench registered.
+.venv/bin/spy-bench run --data SPY-Bench-Mini --model SPY-AlwaysRespond SPY-AlwaysReject \
   --judge exact_matching --work-dir "$WORK_DIR"
 .venv/bin/spy-bench leaderboard "$WORK_DIR"

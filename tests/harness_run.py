@@ -1,9 +1,12 @@
-"""`python -m vlmeval.run` (and `spy-bench`) as separate processes, for every test that runs them.
+"""VLMEvalKit's `run.py` (and `spy-bench`) as separate processes, for every test that runs them.
+
+`run.py` is whichever the installed VLMEvalKit has (`vlmeval_spy.harness.run_command.locate_run_py`):
+`python -m vlmeval.run` with the wheel, `python VLMEvalKit/run.py` with a checkout.
 
 Each run is a real process with its own exit status, files and children, but it does not import
 VLMEvalKit again: it is forked from a warm interpreter (`warm_vlmeval.py`) that imported it
 once for the whole session (once per pytest-xdist worker). `SPY_TESTS_FRESH_RUNS=1` starts every run as a
-fresh `python -m` interpreter instead, the way a user starts it (the suite passes either way).
+fresh interpreter instead, the way a user starts it (the suite passes either way).
 A few tests need a fresh interpreter by nature (the `.pth` hook, torchrun): `fresh=True`.
 
 The command line itself comes from `vlmeval_spy.harness.run_command`, like the scripts'.
@@ -12,6 +15,8 @@ The command line itself comes from `vlmeval_spy.harness.run_command`, like the s
 from __future__ import annotations
 
 import atexit
+import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -23,8 +28,9 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
-from vlmeval_spy.harness.run_command import run_args
+from vlmeval_spy.harness.run_command import locate_run_py, run_args
 
 WARM = Path(__file__).resolve().parent / "warm_vlmeval.py"
 FRESH = os.environ.get("SPY_TESTS_FRESH_RUNS") == "1"
@@ -110,16 +116,16 @@ class WarmInterpreter:
         if self.process.stdout.readline() != b"ready\n":
             raise RuntimeError(f"the warm interpreter did not start: {read(self.folder / 'log')[-3000:]}")
 
-    def fork(self, module: str, args: list[str], env: Mapping[str, str], cwd: Path, merge: bool) -> ForkedRun:
+    def fork(self, target: dict, args: list[str], env: Mapping[str, str], cwd: Path, merge: bool) -> ForkedRun:
         fd, name = tempfile.mkstemp(prefix="run-", suffix=".out", dir=self.folder)
         os.close(fd)  # the child opens it by name
         out = Path(name)
         err = out if merge else out.with_suffix(".err")
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(str(self.socket))
-        request = {"module": module, "args": args, "env": dict(env), "cwd": str(cwd), "stdout": str(out)}
-        conn.sendall(json.dumps(request | {"stderr": str(err)}).encode() + b"\n")
-        return ForkedRun([module, *args], conn, (out, None if merge else err))
+        request = {**target, "args": args, "env": dict(env), "cwd": str(cwd), "stdout": str(out), "stderr": str(err)}
+        conn.sendall(json.dumps(request).encode() + b"\n")
+        return ForkedRun([*target.values(), *args], conn, (out, None if merge else err))
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -137,31 +143,42 @@ def _close() -> None:
 
 
 def start_module(
-    module: str,
+    module: str | None,
     args: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     merge_stderr: bool = False,
     fresh: bool = False,
+    script: Path | None = None,
 ) -> ForkedRun | subprocess.Popen:
-    """`python -m MODULE ARGS` started, in `cwd` with `env` (default: this process's)."""
+    """`python -m MODULE ARGS` (or `python SCRIPT ARGS`) started, in `cwd` with `env` (default: this process's)."""
     env = dict(os.environ if env is None else env)
     cwd = Path.cwd() if cwd is None else Path(cwd)
+    target = {"script": str(script)} if script else {"module": module}
     if fresh or FRESH:
         stderr = subprocess.STDOUT if merge_stderr else subprocess.PIPE
-        command = [sys.executable, "-m", module, *args]
+        command = [sys.executable, *([str(script)] if script else ["-m", module]), *args]
         return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True)
     if not _warm:
         _warm.append(WarmInterpreter())
-    return _warm[0].fork(module, list(args), env, cwd, merge_stderr)
+    return _warm[0].fork(target, list(args), env, cwd, merge_stderr)
+
+
+def start_run_py(args: Sequence[str], **options) -> ForkedRun | subprocess.Popen:
+    """The installed VLMEvalKit's `run.py` with `args`, started as `start_module` starts a module."""
+    run_py = locate_run_py()
+    return start_module(run_py.module, args, script=None if run_py.module else run_py.path, **options)
 
 
 def run_module(
-    module: str, args: Sequence[str], *, timeout: float | None = None, **options
+    module: str | None, args: Sequence[str], *, timeout: float | None = None, **options
 ) -> subprocess.CompletedProcess:
     """`start_module`, then wait for the end: the exit status and both outputs, as `subprocess.run` gives them."""
-    process = start_module(module, args, **options)
+    return finish(start_module(module, args, **options), timeout)
+
+
+def finish(process: ForkedRun | subprocess.Popen, timeout: float | None) -> subprocess.CompletedProcess:
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -171,17 +188,22 @@ def run_module(
 
 
 def vlmeval_run(
-    data: Sequence[str], models: Sequence[str], work_dir: str | Path, *extra: str, **options
+    data: Sequence[str],
+    models: Sequence[str],
+    work_dir: str | Path,
+    *extra: str,
+    timeout: float | None = None,
+    **options,
 ) -> subprocess.CompletedProcess:
-    """`python -m vlmeval.run --data DATA --model MODELS --work-dir WORK_DIR EXTRA...` run to its end."""
-    return run_module("vlmeval.run", run_args(data, models, work_dir, *extra), **options)
+    """`run.py --data DATA --model MODELS --work-dir WORK_DIR EXTRA...` run to its end."""
+    return finish(start_run_py(run_args(data, models, work_dir, *extra), **options), timeout)
 
 
 def start_vlmeval_run(
     data: Sequence[str], models: Sequence[str], work_dir: str | Path, *extra: str, **options
 ) -> ForkedRun | subprocess.Popen:
     """`vlmeval_run` started, for a test that acts while it runs (kills it, kills its server)."""
-    return start_module("vlmeval.run", run_args(data, models, work_dir, *extra), **options)
+    return start_run_py(run_args(data, models, work_dir, *extra), **options)
 
 
 def run_py(root: Path, data: Sequence[str], models: Sequence[str], *extra: str, env: dict | None = None):
@@ -195,3 +217,18 @@ def run_py(root: Path, data: Sequence[str], models: Sequence[str], *extra: str, 
 
 def output(proc: subprocess.CompletedProcess) -> str:
     return proc.stdout + (proc.stderr or "")
+
+
+def load_run_py() -> ModuleType:
+    """The installed VLMEvalKit's `run.py` as a module, without running its main: the wheel's `vlmeval.run`,
+    or a checkout's `run.py` loaded from its file (for tests that check the internals it relies on)."""
+    run_py = locate_run_py()
+    if run_py.module:
+        return importlib.import_module(run_py.module)
+    name = "spy_tests_run_py"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, run_py.path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

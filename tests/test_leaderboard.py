@@ -53,13 +53,19 @@ OCR = pd.DataFrame(
         "image_path": "x.jpg",
     }
 )
+MME_OTHER_CATEGORIES = (
+    *("artwork", "celebrity", "color", "count", "existence", "landmark", "position", "posters", "scene"),
+    *("commonsense_reasoning", "numerical_calculation", "text_translation"),
+)
+"""MME's categories besides OCR and code_reasoning: every one is present, as in the real data (GitHub main's
+MME rating sums them all without a guard for a missing one); two questions each, both answered wrong."""
 MME = pd.DataFrame(
     {
-        "index": range(6),
+        "index": range(6 + 2 * len(MME_OTHER_CATEGORIES)),
         "question": "Is there a sign?",
-        "answer": ["Yes", "No", "Yes", "No", "Yes", "No"],
-        "category": ["OCR"] * 4 + ["code_reasoning"] * 2,
-        "image_path": ["o1", "o1", "o2", "o2", "c1", "c1"],
+        "answer": ["Yes", "No", "Yes", "No", "Yes", "No"] + ["Yes", "No"] * len(MME_OTHER_CATEGORIES),
+        "category": ["OCR"] * 4 + ["code_reasoning"] * 2 + [c for c in MME_OTHER_CATEGORIES for _ in "qq"],
+        "image_path": ["o1", "o1", "o2", "o2", "c1", "c1"] + [f"{c}1" for c in MME_OTHER_CATEGORIES for _ in "qq"],
     }
 )
 PREDICTIONS = {
@@ -67,8 +73,8 @@ PREDICTIONS = {
     ("Alpha", "MMMU_DEV_VAL"): ["A", "C", "A", "B", "C", "A"],
     # hello, exit and x^2 found -> Final Score 3 -> Final Score Norm 0.3
     ("Alpha", "OCRBench"): ["It says hello.", "EXIT", "forty-two", "no idea", "x ^ 2"],
-    # OCR: 3/4 right, 1 of 2 images fully right -> 75 + 50; code_reasoning: 100 + 100
-    ("Alpha", "MME"): ["Yes", "No", "Yes", "Yes", "Yes", "No"],
+    # OCR: 3/4 right, 1 of 2 images fully right -> 75 + 50; code_reasoning: 100 + 100; the others 0
+    ("Alpha", "MME"): ["Yes", "No", "Yes", "Yes", "Yes", "No"] + ["No", "Yes"] * len(MME_OTHER_CATEGORIES),
     ("Beta", "OCRBench"): ["hello", "no", "no", "no", "no"],
 }
 ALPHA_GENERAL = (75.0 + 0.3 + (125.0 + 200.0) / 28) / 3

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vlmeval_spy.harness.run_command import run_args
+from vlmeval_spy.harness.run_command import locate_run_py, run_args
 
 REPO = Path(__file__).resolve().parents[1]
 CHECK = """
@@ -83,10 +83,8 @@ def test_wheel_carries_the_hook(tmp_path):
 
 
 def test_upstream_layout_run_py_as_a_script(tmp_path):
-    """A VLMEvalKit source checkout runs `python run.py` from its root."""
-    import vlmeval
-
-    shutil.copy(Path(vlmeval.__file__).with_name("run.py"), tmp_path / "run.py")
+    """A VLMEvalKit source checkout runs `python run.py` from its root (the wheel's module, copied, runs the same)."""
+    shutil.copy(locate_run_py().path, tmp_path / "run.py")
     (tmp_path / "lmu").mkdir()
     env = {**os.environ, "LMUData": str(tmp_path / "lmu")}
     args = run_args(["SPY-Bench-Mini-ND"], ["SPY-AlwaysReject"], "out", "--judge", "exact_matching")

@@ -24,7 +24,6 @@ import vlmeval.dataset
 import vlmeval.inference
 import vlmeval.inference_api
 import vlmeval.inference_mt
-import vlmeval.run
 import vlmeval.smp
 import vlmeval.smp.file
 import vlmeval.smp.status_report
@@ -33,15 +32,20 @@ from packaging.requirements import Requirement
 from vlmeval.dataset.utils.judge_util import build_judge
 from vlmeval.vlm.base import BaseModel
 
+from harness_run import load_run_py
 from judge_server import JudgeServer, Reply
-from vlmeval_spy.harness import registration
+from vlmeval_spy.harness import registration, tested_vlmeval
 from vlmeval_spy.harness.dataset import SPYBenchDataset
 from vlmeval_spy.harness.judging import INFER_FAIL_MARKER
 from vlmeval_spy.harness.named_models import ModelTable
 from vlmeval_spy.harness.redaction import MASK
+from vlmeval_spy.harness.run_command import RUN_PY_ENV, locate_run_py
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-spy-patch-test-0123456789"
+RUN_PY = load_run_py()
+RUN_PY_FILE = locate_run_py().path
+"""The installed VLMEvalKit's run.py: the wheel's `vlmeval.run` or a checkout's `run.py`."""
 
 
 @pytest.fixture
@@ -60,17 +64,29 @@ def test_setup_cfg_pins_the_tested_range():
     config.read(REPO / "setup.cfg")
     harness = [line for line in config["options.extras_require"]["harness"].splitlines() if line.strip()]
     pinned = [Requirement(line) for line in harness if Requirement(line).name == "ms-vlmeval"]
-    assert [str(r) for r in pinned] == [str(Requirement(registration.TESTED_VLMEVAL))]
+    assert [str(r) for r in pinned] == [str(Requirement(tested_vlmeval.TESTED_RELEASE))]
 
 
-def test_installed_vlmeval_is_in_the_tested_range():
-    assert registration.untested_vlmeval(registration.TESTED_VLMEVAL) is None
+def test_installed_vlmeval_is_a_tested_one():
+    """The wheel by its version; a checkout (always `vlmeval` 0.1.0) by the files SPY-Bench relies on."""
+    assert tested_vlmeval.untested_vlmeval() is None
+
+
+def test_a_checkout_is_known_by_its_files_not_its_version(tmp_path, monkeypatch):
+    checkout = tmp_path / "VLMEvalKit"
+    (checkout / "vlmeval").mkdir(parents=True)
+    (checkout / "run.py").write_bytes(RUN_PY_FILE.read_bytes() + b"\n# changed\n")
+    monkeypatch.setenv(RUN_PY_ENV, str(checkout / "run.py"))
+    assert f"a VLMEvalKit checkout at {checkout} (no git metadata) unlike any tested one" == (
+        tested_vlmeval.untested_vlmeval()
+    )
 
 
 @pytest.fixture
 def untested(monkeypatch):
-    """The hook's view when the installed VLMEvalKit is outside the tested range."""
-    monkeypatch.setattr(registration, "TESTED_VLMEVAL", "ms-vlmeval>=99")
+    """The hook's view when the installed VLMEvalKit is none of the tested ones."""
+    monkeypatch.setattr(tested_vlmeval, "TESTED_RELEASE", "ms-vlmeval>=99")
+    monkeypatch.setattr(tested_vlmeval, "TESTED_CHECKOUTS", {})
     registration.warn_if_untested.cache_clear()
     yield
     registration.warn_if_untested.cache_clear()
@@ -83,7 +99,8 @@ def test_outside_the_tested_range_the_hook_warns_once_naming_what_may_break(unte
         registration.register_all()
     assert len(caught) == 1
     message = str(caught[0].message)
-    assert "tested with ms-vlmeval>=99, found ms-vlmeval 0.0." in message
+    found = "found ms-vlmeval 0.0." if locate_run_py().module else "found a VLMEvalKit checkout at"
+    assert found in message
     for what in ("registration", "API keys", "judge", "self-moderation", "force_use_dataset_prompt"):
         assert what in message
     assert "SPY-Bench" in vlmeval.dataset.SUPPORTED_DATASETS  # a warning, never a failure
@@ -112,7 +129,7 @@ def test_dataset_registries_are_lists_that_build_dataset_consults(lmu):
 def test_config_class_names_resolve_in_the_namespaces_run_py_searches():
     """`--data-config` / `--config` entries name classes that run.py looks up by attribute."""
     assert vlmeval.dataset.SPYBenchDataset is SPYBenchDataset
-    assert "getattr(vlmeval.vlm, cls_name)" in inspect.getsource(vlmeval.run.build_model_from_config)
+    assert "getattr(vlmeval.vlm, cls_name)" in inspect.getsource(RUN_PY.build_model_from_config)
     assert vlmeval.vlm.SPYAlwaysReject.__name__ == "SPYAlwaysReject"
 
 
@@ -121,12 +138,12 @@ def test_supported_vlm_is_replaced_before_any_module_binds_it():
     assert isinstance(table, ModelTable) and isinstance(table, dict)
     binders = [
         module
-        for name, module in list(sys.modules.items())
-        if name.startswith("vlmeval") and isinstance(getattr(module, "supported_VLM", None), dict)
+        for name, module in [*sys.modules.items(), (RUN_PY.__name__, RUN_PY)]
+        if name.startswith(("vlmeval", RUN_PY.__name__)) and isinstance(getattr(module, "supported_VLM", None), dict)
     ]
-    assert {vlmeval.run, vlmeval.inference, vlmeval.inference_mt} <= set(binders)
+    assert {RUN_PY, vlmeval.inference, vlmeval.inference_mt} <= set(binders)
     assert all(module.supported_VLM is table for module in binders), [m.__name__ for m in binders]
-    assert "SPY-AlwaysReject" in table and "SPY-AlwaysReject" in vlmeval.run.supported_VLM
+    assert "SPY-AlwaysReject" in table and "SPY-AlwaysReject" in RUN_PY.supported_VLM
 
 
 def test_the_status_report_finds_our_dataset_and_its_primary_metric(tmp_path):
@@ -143,10 +160,10 @@ def test_the_status_report_finds_our_dataset_and_its_primary_metric(tmp_path):
 
 def test_upsert_run_status_is_wrapped_where_run_py_calls_it(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["run.py"])
-    assert vlmeval.run.upsert_run_status is vlmeval.smp.status_report.upsert_run_status
-    assert vlmeval.run.upsert_run_status is vlmeval.smp.upsert_run_status
-    assert hasattr(vlmeval.run.upsert_run_status, "__wrapped__")
-    vlmeval.run.upsert_run_status(tmp_path, argv=["run.py", "--judge-key", SECRET, "--model", "m"], mode="all")
+    assert RUN_PY.upsert_run_status is vlmeval.smp.status_report.upsert_run_status
+    assert RUN_PY.upsert_run_status is vlmeval.smp.upsert_run_status
+    assert hasattr(RUN_PY.upsert_run_status, "__wrapped__")
+    RUN_PY.upsert_run_status(tmp_path, argv=["run.py", "--judge-key", SECRET, "--model", "m"], mode="all")
     text = (tmp_path / vlmeval.smp.file.RUN_STATUS_NAME).read_text()
     assert SECRET not in text
     assert json.loads(text)["argv"] == ["run.py", "--judge-key", MASK, "--model", "m"]
@@ -226,10 +243,10 @@ def judge_args(**changes) -> argparse.Namespace:
 def test_run_py_parses_judge_args_in_get_judge_kwargs():
     """run_exit turns this JSONDecodeError, recognised by the frame it is raised in, into exit 2."""
     with pytest.raises(json.JSONDecodeError) as caught:
-        vlmeval.run.get_judge_kwargs("SPY-Bench-Mini", "VQA", judge_args(judge_args="{'spy_prompt': 1"))
+        RUN_PY.get_judge_kwargs("SPY-Bench-Mini", "VQA", judge_args(judge_args="{'spy_prompt': 1"))
     frames = [entry.name for entry in caught.traceback]
     assert "get_judge_kwargs" in frames
-    kwargs = vlmeval.run.get_judge_kwargs(
+    kwargs = RUN_PY.get_judge_kwargs(
         "SPY-Bench-Mini",
         "VQA",
         judge_args(
@@ -242,7 +259,7 @@ def test_run_py_parses_judge_args_in_get_judge_kwargs():
 
 def test_run_py_logs_a_failed_combination_with_its_exception():
     """run_exit finds a JudgeUnavailable in the `exc_info` of the record run.py logs, then goes on."""
-    source = inspect.getsource(vlmeval.run)
+    source = inspect.getsource(RUN_PY)
     assert "except Exception as e:\n                logger.exception(f'Model {model_name} x Dataset" in source
 
 
@@ -259,7 +276,7 @@ def test_status_json_internals_the_failed_entry_relies_on(tmp_path):
     data = status_report._load_run_status_unlocked(path)
     assert data["datasets"]["MME"] == {**data["datasets"]["MME"], "status": "done", "error_message": "boom"}
     status_report._dump_run_status_unlocked(path, data)
-    source = inspect.getsource(vlmeval.run)
+    source = inspect.getsource(RUN_PY)
     assert "status='done',\n                        error_message=str(e)," in source
     assert "upsert_dataset_status(**summary_kwargs)" in inspect.getsource(vlmeval.inference_api)
 
@@ -269,7 +286,7 @@ def test_build_dataset_returns_none_for_a_name_it_cannot_build(tmp_path, monkeyp
     monkeypatch.setenv("LMUData", str(tmp_path))
     with pytest.warns(UserWarning):
         assert vlmeval.dataset.build_dataset("No-Such-Dataset") is None
-    assert 'f\'Model "{model_name}" not found in supported_VLM.' in inspect.getsource(vlmeval.run)
+    assert 'f\'Model "{model_name}" not found in supported_VLM.' in inspect.getsource(RUN_PY)
 
 
 # --- inference: the dataset's prompt wins; structured predictions; failure markers -------------

@@ -1,13 +1,14 @@
-"""An interpreter that imports VLMEvalKit once and forks one child per `python -m vlmeval.run` (or `spy-bench`).
+"""An interpreter that imports VLMEvalKit once and forks one child per run of `run.py` (or `spy-bench`).
 
-Importing VLMEvalKit costs 9-20 s of CPU on two cores, and the harness tests run `vlmeval.run`
-dozens of times. This server pays it once: `harness_run.start` sends it a run (arguments, environment,
+Importing VLMEvalKit costs 9-20 s of CPU on two cores, and the harness tests run `run.py` dozens
+of times. This server pays it once: `harness_run.start` sends it a run (arguments, environment,
 working directory, output files) over a Unix socket; it forks, and the child sets itself up as
-`python -m vlmeval.run` would start (the run's environment, working directory, `sys.path[0]`,
-argv, standard streams on the output files, default signal handlers) and runs the module with
-`runpy` as `__main__`. The child is a real process: its exit status, signals, files and the
-processes it starts are the run's own. The server answers with the child's pid, then with its
-exit status (negative: killed by that signal, as `subprocess` reports it).
+`python -m vlmeval.run` (the wheel) or `python run.py` (a checkout) would start (the run's
+environment, working directory, `sys.path[0]`, argv, standard streams on the output files, default
+signal handlers) and runs the module or script with `runpy` as `__main__`. The child is a real
+process: its exit status, signals, files and the processes it starts are the run's own. The server
+answers with the child's pid, then with its exit status (negative: killed by that signal, as
+`subprocess` reports it).
 
 What a fresh interpreter reads from its environment while importing, the child reads again: the
 model registry (`$SPY_MODELS`, registered at import), VLMEvalKit's `.env`, and this run's attempt
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 import json
 import os
 import runpy
@@ -45,12 +47,20 @@ def warm_up() -> None:
     import vlmeval.dataset  # noqa: F401
     import vlmeval.inference  # noqa: F401
     import vlmeval.inference_api  # noqa: F401
-    import vlmeval.run  # noqa: F401  (its imports; the module itself runs afresh in each child)
     import vlmeval.smp  # noqa: F401
 
     import vlmeval_spy.results.report  # noqa: F401
+    from vlmeval_spy.harness.run_command import locate_run_py
 
-    del sys.modules["vlmeval.run"], vlmeval.run
+    # run.py's own imports; the file itself runs afresh in each child.
+    run_py = locate_run_py()
+    if run_py.module:
+        importlib.import_module(run_py.module)
+        package, _, name = run_py.module.rpartition(".")
+        del sys.modules[run_py.module]
+        delattr(sys.modules[package], name)
+    else:
+        runpy.run_path(str(run_py.path), run_name="spy_warm_up")
 
 
 def exit_code(status: int) -> int:
@@ -123,8 +133,9 @@ def become_the_run(request: dict) -> None:
     stderr = stdout if request["stderr"] == request["stdout"] else os.open(request["stderr"], writing, 0o644)
     for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
         os.dup2(fd, target)
-    sys.path[0] = os.getcwd()
-    sys.argv = [request["module"], *request["args"]]
+    script = request.get("script")
+    sys.path[0] = os.path.dirname(script) if script else os.getcwd()  # as `python SCRIPT` / `python -m` set it
+    sys.argv = [script or request["module"], *request["args"]]
     reread_environment()
     pythonpath = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
     sys.path[1:1] = [os.path.abspath(entry) for entry in pythonpath]
@@ -160,8 +171,8 @@ def reread_environment() -> None:
     named_models.register_registry(table)
 
 
-def end_as_python_would(module: str) -> None:
-    """Run `module` as `__main__` and end the process as the interpreter would, minus its teardown.
+def end_as_python_would(module: str | None, script: str | None) -> None:
+    """Run `module` (or `script`) as `__main__` and end the process as the interpreter would, minus its teardown.
 
     The interpreter waits for non-daemon threads, runs the `atexit` handlers, flushes the standard
     streams and exits with the `SystemExit` code (1 after an uncaught exception, killed by SIGINT
@@ -170,7 +181,10 @@ def end_as_python_would(module: str) -> None:
     """
     code, interrupted = 0, False
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        if script:
+            runpy.run_path(script, run_name="__main__")
+        else:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
     except SystemExit as done:
         code = exit_status_of(done.code)
     except BaseException as error:  # noqa: BLE001  (reported as the interpreter reports it)
@@ -204,6 +218,6 @@ if __name__ == "__main__":
     gc.freeze()  # the children's garbage collections leave the imported heap alone: fewer pages copied
     run = serve(server)
     become_the_run(run)
-    module = run["module"]
+    module, script = run.get("module"), run.get("script")
     del server, run
-    end_as_python_would(module)
+    end_as_python_would(module, script)

@@ -228,14 +228,22 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
-    """Run VLMEvalKit's `run.py` main with our registrations in place (no `.pth` needed); its exit status."""
-    from .harness.registration import register_all
-
-    register_all()
+    """Run VLMEvalKit's `run.py` (the wheel's module or a checkout's script, `locate_run_py`) with our
+    registrations in place (no `.pth` needed); its exit status."""
     import runpy
 
-    sys.argv = ["vlmeval.run", *rest]
-    runpy.run_module("vlmeval.run", run_name="__main__", alter_sys=True)
+    from .harness.registration import register_all
+    from .harness.run_command import locate_run_py
+
+    run_py = locate_run_py()
+    register_all()
+    if run_py.module:
+        sys.argv = [run_py.module, *rest]
+        runpy.run_module(run_py.module, run_name="__main__", alter_sys=True)
+    else:  # as `python run.py` starts it: its folder first on the path, its path as argv[0]
+        sys.argv = [str(run_py.path), *rest]
+        sys.path.insert(0, str(run_py.path.parent))
+        runpy.run_path(str(run_py.path), run_name="__main__")
     return exit_status.recorded()
 
 
@@ -321,7 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="only validate the inputs")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("run", help="VLMEvalKit's run.py with SPY-Bench registered", add_help=False)
+    p = sub.add_parser(
+        "run",
+        help="VLMEvalKit's run.py (python -m vlmeval.run, or a checkout's run.py; $SPY_RUN_PY names another) "
+        "with SPY-Bench registered",
+        add_help=False,
+    )
     p.set_defaults(func=cmd_run)
 
     from .models.cli import add_models_parser
@@ -334,7 +347,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if argv[:1] == ["run"]:
-        return cmd_run(argparse.Namespace(), argv[1:])
+        try:
+            return cmd_run(argparse.Namespace(), argv[1:])
+        except SpyDataError as err:
+            print(f"spy-bench run: {err}", file=sys.stderr)
+            return exit_status.BAD_INPUT
     args = parser.parse_args(argv)
     try:
         return args.func(args) or exit_status.OK

@@ -6,8 +6,9 @@ adapters (which import VLMEvalKit, which runs the hook while our module is half-
 or VLMEvalKit.
 
 VLMEvalKit has no plugin interface, so SPY-Bench relies on some of its internals (each one is
-checked by tests/test_vlmeval_patches.py). `TESTED_VLMEVAL` is the range those tests passed on;
-outside it the callbacks warn once per process and say what may break.
+checked by tests/test_vlmeval_patches.py). `tested_vlmeval` lists the VLMEvalKits those tests
+passed on (the PyPI wheel's range and GitHub main snapshots); with any other the callbacks warn
+once per process and say what may break.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ import importlib
 import os
 import warnings
 from functools import cache, partial
-from importlib import metadata
 from types import ModuleType
 
-from packaging.requirements import Requirement
+from .tested_vlmeval import TESTED_CHECKOUTS, TESTED_RELEASE, untested_vlmeval
 
-TESTED_VLMEVAL = "ms-vlmeval>=0.0.20,<0.0.21"
-"""VLMEvalKit releases SPY-Bench is tested with; setup.cfg's `harness` extra pins the same range."""
 AT_RISK = (
     "registration of the SPY-Bench datasets and models (DATASET_CLASSES, SUPPORTED_DATASETS, supported_VLM)",
     "masking of API keys in logs and status.json (log-record factory, status_report.upsert_run_status)",
@@ -68,38 +66,26 @@ def publish_models(models: dict[str, type]) -> None:
 
 
 class UntestedVLMEvalKitWarning(UserWarning):
-    """The installed VLMEvalKit is outside `TESTED_VLMEVAL`."""
+    """The installed VLMEvalKit is none that SPY-Bench's tests passed on (`tested_vlmeval`)."""
 
 
-def untested_vlmeval(tested: str) -> str | None:
-    """Why the installed VLMEvalKit is outside the tested range, or None when it is inside."""
-    wanted = Requirement(tested)
-    try:
-        installed = metadata.version(wanted.name)
-    except metadata.PackageNotFoundError:
-        installed = None
-    if installed is not None and wanted.specifier.contains(installed, prereleases=True):
-        return None
-    if installed is not None:
-        found = f"{wanted.name} {installed}"
-    else:
-        version = getattr(importlib.import_module("vlmeval"), "__version__", "of unknown version")
-        found = f"vlmeval {version} not installed as {wanted.name} (e.g. a source checkout)"
+def untested_warning(found: str) -> str:
     return (
-        f"SPY-Bench is tested with {tested}, found {found}. SPY-Bench relies on VLMEvalKit internals; "
-        f"if they changed, these may break: {'; '.join(AT_RISK)}. Install the tested range "
-        f"(pip install '{tested}'), or run SPY-Bench's tests/test_vlmeval_patches.py against this version."
+        f"SPY-Bench is tested with {TESTED_RELEASE} and VLMEvalKit GitHub main at {', '.join(TESTED_CHECKOUTS)}; "
+        f"found {found}. SPY-Bench relies on VLMEvalKit internals; if they changed, these may break: "
+        f"{'; '.join(AT_RISK)}. Install a tested VLMEvalKit, or run SPY-Bench's tests/test_vlmeval_patches.py "
+        "against this one (VLMEVALKIT_SRC=... bash scripts/run_tests.sh)."
     )
 
 
 @cache
 def warn_if_untested() -> None:
-    """Warn (once per process, on rank 0 only) when the installed VLMEvalKit is outside the tested range."""
+    """Warn (once per process, on rank 0 only) when the installed VLMEvalKit is not a tested one."""
     if os.environ.get("RANK", "0") != "0":  # torchrun workers: one warning per run, not one per GPU
         return
-    problem = untested_vlmeval(TESTED_VLMEVAL)
-    if problem:
-        warnings.warn(problem, UntestedVLMEvalKitWarning, stacklevel=3)
+    found = untested_vlmeval()
+    if found:
+        warnings.warn(untested_warning(found), UntestedVLMEvalKitWarning, stacklevel=3)
 
 
 def register_datasets(dataset_module: ModuleType) -> None:

@@ -2,28 +2,56 @@
 
 argparse takes any prefix of a long option that names one option only (`--judge-k` and
 `--judge-ke` for `--judge-key`) and `--option=value`. Code that looks for an option in `sys.argv`
-itself (the keys to mask, the work dir) must read it the same way, from the options `run.py`
-really declares: they are read from its source, without running it.
+itself (the keys to mask, the work dir) must read it the same way, from the options of the
+`run.py` that is running (the wheel's `vlmeval.run` or a checkout's `run.py`; the located one
+when this process is not a run): they are read from its source, without running it. When they
+cannot be read, an option is only ever read by its full name, and a warning says so once.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
-import importlib.util
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..common.errors import SpyDataError
+from .run_command import locate_run_py
+
+
+class UnreadableRunOptionsWarning(UserWarning):
+    """The options of `run.py` could not be read: abbreviated flags are not recognised."""
+
+
+def running_run_py() -> Path | None:
+    """The `run.py` this process runs (`__main__`, as python, runpy and torchrun set it), else the located one."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main and Path(main).name == "run.py":
+        return Path(main)
+    try:
+        return locate_run_py().path
+    except SpyDataError:
+        return None
+
+
+def run_py_options() -> frozenset[str]:
+    """Every option string the running `run.py` declares (`--data`, `--judge-key`, ...); empty, with one
+    warning, when it cannot be read."""
+    path = running_run_py()
+    options = _declared_options(path) if path else frozenset()
+    if not options:
+        _warn_unreadable(str(path) if path else "VLMEvalKit's run.py (not found)")
+    return options
+
 
 @functools.cache
-def run_py_options() -> frozenset[str]:
-    """Every option string `run.py` declares (`--data`, `--judge-key`, ...); empty when it cannot be read."""
+def _declared_options(path: Path) -> frozenset[str]:
     try:
-        spec = importlib.util.find_spec("vlmeval.run")
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-    except (ImportError, AttributeError, TypeError, OSError, SyntaxError, ValueError):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
         return frozenset()
     return frozenset(
         arg.value
@@ -34,13 +62,26 @@ def run_py_options() -> frozenset[str]:
     )
 
 
+@functools.cache
+def _warn_unreadable(where: str) -> None:
+    warnings.warn(
+        f"SPY-Bench cannot read run.py's options from {where}: only full option names (--judge-key, --key) "
+        "are recognised on the command line; an abbreviated flag's value would not be masked",
+        UnreadableRunOptionsWarning,
+        stacklevel=4,
+    )
+
+
 def could_be(arg: str, option: str, options: frozenset[str]) -> bool:
     """Whether argparse may read command-line word `arg` as `option`: the option itself, or a prefix of
     it that is not another option's full name. An ambiguous prefix counts: argparse then stops with an
-    error, and treating it as `option` only errs on the side of caution."""
+    error, and treating it as `option` only errs on the side of caution. Without `options` (unreadable),
+    only the full name counts: guessing would read other options (`--judge`) as this one."""
     flag = arg.split("=", 1)[0]
     if flag == option:
         return True
+    if not options:
+        return False
     return flag.startswith("--") and len(flag) > 2 and option.startswith(flag) and flag not in options
 
 

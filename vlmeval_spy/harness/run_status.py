@@ -10,7 +10,9 @@ SPY-Bench datasets:
   `pending`, so nothing of an earlier attempt, metrics, judge or error, is carried over);
 - a failure (`error_message`) makes the entry `failed`: the error, the judge, the time and the exit
   status, and no metrics, so the summary prints no score; the attempt record says the same, and
-  the status is recorded for the exit;
+  the status is recorded for the exit; in GitHub main's layout (a run folder per run, the latest
+  success linked into the model folder) the model folder's `status.json` and attempt record are
+  pointed at the failed run;
 - a result (`metrics_source`) records the exit status of its attempt (4 when incomplete).
 
 `build_dataset` returning None (a dataset name VLMEvalKit cannot build) records exit status 2.
@@ -37,6 +39,7 @@ from ..results.attempts import (
     this_runs_attempt,
     write_attempt,
 )
+from ..results.layout import link_in_model_folder
 from .redaction import redact
 from .run_exit import status_of
 
@@ -139,6 +142,15 @@ def _failed(run_dir, model_name: str, dataset_name: str, error: str) -> None:
         )
 
     _edit_entry(run_dir, dataset_name, mark)
+    # GitHub main links only a success's files into the model folder: point its status.json and the
+    # dataset's attempt record at this failed run, or they would still say the older run's `done`.
+    link_in_model_folder(run_dir, [status_report_name(), path.name])
+
+
+def status_report_name() -> str:
+    from vlmeval.smp.file import RUN_STATUS_NAME
+
+    return RUN_STATUS_NAME
 
 
 def _entry(run_dir, dataset_name: str) -> dict:

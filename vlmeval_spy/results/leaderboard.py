@@ -1,10 +1,7 @@
 """The combined leaderboard (docs/specification.md §5) of every model in a VLMEvalKit work dir.
 
-VLMEvalKit names result files `<model>_<dataset><suffix>` inside `WORK_DIR/<model>/`.
-ms-vlmeval writes them there directly; upstream VLMEvalKit writes each run into a run folder
-`WORK_DIR/<model>/T<date>.../` and links the latest files into the model folder. A file in the
-model folder (or a link there) wins; otherwise the newest run folder that holds it (by the date
-and time in the folder name, then by file time). Names older VLMEvalKit versions wrote, with the
+Results are found in both layouts of a work dir (`layout.py`: the wheel's model folder, GitHub
+main's run folders and the links to them). Names older VLMEvalKit versions wrote, with the
 judge before the suffix (`<model>_MMMU_DEV_VAL_exact_matching_acc.csv`,
 `<model>_MME_exact_matching_score.csv`), are read too when today's name is absent.
 
@@ -38,6 +35,7 @@ from matplotlib.figure import Figure
 from ..common.atomic import atomic_open, write_text
 from ..common.errors import Problem, SpyDataError
 from .attempts import FAILED, SUFFIX, Attempt, read_attempt
+from .layout import find_result, run_folders
 from .metrics import ACCURACY, HMS, ICS, NA, format_score
 from .overall import GeneralScores, overall_score
 from .plots import grouped_bars, save_png
@@ -49,8 +47,6 @@ GENERAL_FILES = {MMMU: "_acc.csv", OCRBENCH: "_score.json", MME: "_score.csv"}
 JUDGE_INFIX = r"_[a-z0-9][a-z0-9._-]*(?:_matching)?"
 """A judge name as older file names carry it: lower case (dataset names are not), e.g. exact_matching, gpt-4o-mini."""
 MISSING = "missing"
-RUN_FOLDER = re.compile(r"^T(\d{8})(?:-(\d{6}))?")
-"""VLMEvalKit's run folders: `T20261130-235959`, older `T20261130_G<git hash>`."""
 UNKNOWN = "unknown"
 LATEST_ATTEMPT = "latest attempt"
 COLUMNS = (
@@ -106,29 +102,6 @@ class Entry:
     """When the result was made (`_judge.json`'s `evaluated at`)."""
     failed_attempt: Attempt | None = None
     """The latest attempt, when it failed after the result shown was made."""
-
-
-def run_folders(model_dir: Path) -> list[Path]:
-    """The model's run folders, newest first: by date and time of the name, then by modification time."""
-    runs = [p for p in model_dir.iterdir() if p.is_dir() and RUN_FOLDER.match(p.name)]
-
-    def newest(run: Path) -> tuple:
-        date, time = RUN_FOLDER.match(run.name).groups()
-        return date, time or "", run.stat().st_mtime
-
-    return sorted(runs, key=newest, reverse=True)
-
-
-def find_result(model_dir: Path, file_name: str, legacy: re.Pattern | None = None) -> Path | None:
-    """The model folder's file (or link) if there is one, else the newest run folder's; in each folder
-    the file of today's name, else the newest file matching `legacy` (older VLMEvalKit names)."""
-    for folder in (model_dir, *run_folders(model_dir)):
-        if (folder / file_name).exists():
-            return folder / file_name
-        older = [p for p in folder.iterdir() if legacy is not None and legacy.fullmatch(p.name)] if legacy else []
-        if older:
-            return max(older, key=lambda p: p.stat().st_mtime)
-    return None
 
 
 def result_names(model: str, dataset: str, suffix: str) -> tuple[str, re.Pattern]:
