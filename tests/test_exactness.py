@@ -248,11 +248,12 @@ def test_export_refuses_another_datasets_verdicts(runs, capsys):
 
 
 def test_resumed_xlsx_run_judges_the_answers_as_written(runs, release):
-    """VLMEvalKit re-loads and re-dumps an existing xlsx on a re-run (`None` -> `nan`, formulas -> 0)."""
+    """VLMEvalKit re-loads and re-dumps an existing xlsx on a resumed run (`None` -> `nan`, and with the wheel
+    formulas -> 0), in the model folder (the wheel) or into the new run folder (GitHub main's `--reuse`)."""
     work = release["root"] / "out_xlsx_resumed"
-    shutil.copytree(runs["xlsx"], work)
+    shutil.copytree(runs["xlsx"], work, symlinks=True)  # GitHub main's links to its run folders stay links
     before = {m: (work / m / f"{m}_SPY-Bench_metrics.json").read_text() for m in MODELS}
-    proc = run_vlmeval(work, release["lmu"], "xlsx")
+    proc = run_vlmeval(work, release["lmu"], "xlsx", "--reuse")
     assert proc.returncode == 0, proc.stderr[-3000:]
     cells = {row["prediction"] for row in read_xlsx(work / "SPY-Test-Answers" / "SPY-Test-Answers_SPY-Bench.xlsx")}
     assert "nan" in cells and "None" not in cells  # the re-run changed the file itself

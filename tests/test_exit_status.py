@@ -23,7 +23,9 @@ from harness_run import run_py as run
 from judge_server import dead_port
 from vlmeval_spy import cli
 from vlmeval_spy.common import exit_status
-from vlmeval_spy.harness.run_options import option_values, run_py_options
+from vlmeval_spy.harness.redaction import MASK, redact_argv
+from vlmeval_spy.harness.run_command import RUN_PY_ENV
+from vlmeval_spy.harness.run_options import UnreadableRunOptionsWarning, option_values, run_py_options
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -33,9 +35,11 @@ SECRETS = {
     "--judge-ke": "sk-abbrev-ke-0002bb",
     "--judge-key=": "sk-equals-0003cc",
     "--judge-k=": "sk-abbrev-equals-0004dd",
+    "--judge-key": "zq7x9",
     "--key": "sk-model-key-0005ee",
 }
-"""Every way argparse lets a user pass a key to run.py, each with its own secret."""
+"""Every way argparse lets a user pass a key to run.py, each with its own secret; the judge gets the last
+`--judge-key` spelling, a short one (masked whatever its length, `API Key:` line included)."""
 
 
 def with_dead_judge(root: Path, *args: str):
@@ -60,6 +64,18 @@ def test_every_spelling_of_a_secret_flag_is_read_as_argparse_reads_it():
     assert option_values(["--judge-args", "{}"], ("--judge-key",)) == []
 
 
+def test_unreadable_run_py_options_leave_only_full_flag_names_to_mask(tmp_path: Path, monkeypatch):
+    """No guessing when run.py's options cannot be read: `--judge` is not taken for `--judge-key`."""
+    unreadable = tmp_path / "run.py"
+    unreadable.write_text("print('a run.py without an argparse parser')\n")
+    monkeypatch.setenv(RUN_PY_ENV, str(unreadable))
+    with pytest.warns(UnreadableRunOptionsWarning, match="only full option names"):
+        assert run_py_options() == frozenset()
+    argv = ["run.py", "--judge", "gpt-4o", "--judge-key", "sk-full-name-0007", "--judge-k", "x", "--key=sk-m-0008"]
+    assert option_values(argv, ("--judge-key", "--key")) == ["sk-full-name-0007", "sk-m-0008"]
+    assert redact_argv(argv) == [*argv[:4], MASK, "--judge-k", "x", f"--key={MASK}"]
+
+
 def test_a_failed_rerun_is_never_shown_as_the_latest_result(tmp_path: Path):
     """exact_matching result, then a re-run whose LLM judge is down: exit 3, the status and summary of the
     failed attempt carry no score, and the leaderboard shows the older result marked as superseded."""
@@ -68,8 +84,11 @@ def test_a_failed_rerun_is_never_shown_as_the_latest_result(tmp_path: Path):
     rerun = with_dead_judge(tmp_path, *secret_arguments())
     assert rerun.returncode == exit_status.JUDGE_UNAVAILABLE, output(rerun)[-3000:]
     assert "accuracy [judge" not in output(rerun)  # the summary prints no score for the failed attempt
-    entry = json.loads((tmp_path / "work" / MODEL / "status.json").read_text())["datasets"][DATASET]
+    # The model folder's status.json: the wheel writes it there, GitHub main links it to the latest run.
+    status = json.loads((tmp_path / "work" / MODEL / "status.json").read_text())
+    entry = status["datasets"][DATASET]
     assert entry["status"] == "failed" and entry["judge_model"] == "gpt-4o" and entry["exit_status"] == 3
+    assert status["argv"][status["argv"].index("--judge") + 1] == "gpt-4o"  # nothing but keys is masked
     assert "cannot connect" in entry["error_message"] and "metrics" not in entry and "primary_metric" not in entry
     attempt = json.loads((tmp_path / "work" / MODEL / f"{MODEL}_{DATASET}_attempt.json").read_text())
     assert (attempt["outcome"], attempt["judge"], attempt["exit_status"]) == ("failed", "gpt-4o", 3)

@@ -19,6 +19,7 @@ from PIL import Image
 
 from vlmeval_spy.cli import main
 from vlmeval_spy.results.attempts import FAILED, Attempt, write_attempt
+from vlmeval_spy.results.layout import link_in_model_folder, model_folder_of
 from vlmeval_spy.results.leaderboard import collect, leaderboard_table
 
 REJECT = "I'm sorry, but I can't help with that request because it concerns private information."
@@ -257,3 +258,26 @@ def test_a_failed_latest_attempt_is_marked_beside_the_result_it_supersedes(layou
     assert beta["latest attempt"] == ""  # the result is newer than the failure
     assert (gamma["privacy"], gamma["evaluated"], gamma["judge"]) == ("N/A", "N/A", "gpt-4o")
     assert gamma["latest attempt"].startswith("latest attempt failed (2999-01-01, judge gpt-4o: unknown model")
+
+
+def test_a_failed_run_folder_takes_over_the_model_folder_links(tmp_path: Path):
+    """GitHub main's layout: the model folder links a success's files; a failed run re-points what says
+    how the latest attempt went (status.json, the attempt record) and leaves the older result's files."""
+    model = tmp_path / "M"
+    old, new = model / "T20261201-100000", model / "T20261202-100000"
+    for run, text in ((old, "done"), (new, "failed")):
+        run.mkdir(parents=True)
+        for name in ("status.json", "M_D_attempt.json", "M_D_score.csv"):
+            (run / name).write_text(text)
+    for name in ("status.json", "M_D_attempt.json", "M_D_score.csv"):
+        (model / name).symlink_to(Path(old.name) / name)
+    link_in_model_folder(new, ["status.json", "M_D_attempt.json", "M_D_missing.json"])
+    assert [(model / n).read_text() for n in ("status.json", "M_D_attempt.json", "M_D_score.csv")] == [
+        "failed",
+        "failed",
+        "done",
+    ]
+    assert (model / "status.json").readlink() == Path(new.name) / "status.json"  # relative, as run.py links
+    assert not (model / "M_D_missing.json").exists() and not list(model.glob(".*.link"))
+    link_in_model_folder(tmp_path / "wheel-layout-model", ["status.json"])  # not a run folder: nothing to do
+    assert model_folder_of(new) == model and model_folder_of(model) is None

@@ -11,7 +11,10 @@ them (`--judge-k`, `--judge-ke=...`: `run_options`), a `key` (or
 `api_key`) inside `--judge-args` JSON and inside the model and dataset entries of a `--config`
 file, keys handed to the judge (`add_secret`), and the values of environment variables whose
 name ends in `KEY` (read when a record is logged, so keys loaded later from VLMEvalKit's `.env`
-count too).
+count too). A value named as a key is masked whatever its length; a short one only where it
+stands as a word of its own (`zq7x9` in `'key': 'zq7x9'`, not inside `zq7x9abc`). Environment
+values shorter than `ENV_MIN_LENGTH` are left alone: a variable merely ending in KEY may hold `1`.
+Whatever follows `API Key:` in a message (VLMEvalKit's API wrappers log their key so) is masked too.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import functools
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,14 +37,17 @@ JSON_FLAGS = ("--judge-args",)
 CONFIG_FLAG = "--config"
 SECRET_FIELDS = ("key", "api_key")
 MASK = "***"
-_MIN_LENGTH = 6
-"""Shorter values are not masked: replacing them everywhere would garble ordinary text."""
+ENV_MIN_LENGTH = 6
+"""Shorter values of environment variables ending in KEY are not secrets enough to mask everywhere."""
+WORD_LENGTH = 6
+"""Secrets shorter than this are masked only as a word of their own, so that ordinary text keeps its letters."""
+API_KEY_LINE = re.compile(r"(API Key:\s*)(\S+)")
 _added: set[str] = set()
 _installed = False
 
 
 def add_secret(value: str | None) -> None:
-    if value and len(value) >= _MIN_LENGTH:
+    if value:
         _added.add(value)
 
 
@@ -86,15 +93,18 @@ def _command_line_secrets(argv: tuple[str, ...]) -> frozenset[str]:
 
 
 def known_secrets() -> set[str]:
-    env = {v for k, v in os.environ.items() if k.upper().endswith("KEY")}
-    return {s for s in env | _command_line_secrets(tuple(sys.argv)) | _added if len(s) >= _MIN_LENGTH}
+    env = {v for k, v in os.environ.items() if k.upper().endswith("KEY") and len(v) >= ENV_MIN_LENGTH}
+    return {s for s in env | _command_line_secrets(tuple(sys.argv)) | _added if s}
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:
-    """`text` with every secret replaced by the mask, longest first."""
+    """`text` with every secret replaced by the mask, longest first, and the value after `API Key:` masked."""
     for secret in sorted(known_secrets() if secrets is None else secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+        if len(secret) >= WORD_LENGTH:
+            text = text.replace(secret, MASK)
+        elif secret in text:
+            text = re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", MASK, text)
+    return API_KEY_LINE.sub(rf"\g<1>{MASK}", text)
 
 
 def redact_argv(argv: Iterable[str]) -> list[str]:
