@@ -1,10 +1,10 @@
 """Where the time of a full-scale SPY-Bench run goes: our share (TSV load, prompts, judging, metrics,
 outputs) against VLMEvalKit's (inference loop, checkpoint and prediction files, summary).
 
-Runs `python -m vlmeval.run` on the synthetic full-scale release of `bench_build.py` (32,700
-samples per dataset) with the baseline models and the rule judge, in a child process whose
-SPY-Bench dataset methods are timed. Defaults: both baselines on both datasets (4 x 32,700
-samples; about 20 minutes on 2 cores).
+Runs VLMEvalKit's run.py (`python -m vlmeval.run`, or a checkout's `run.py`) on the synthetic
+full-scale release of `bench_build.py` (32,700 samples per dataset) with the baseline models and
+the rule judge, in a child process whose SPY-Bench dataset methods are timed. Defaults: both
+baselines on both datasets (4 x 32,700 samples; about 20 minutes on 2 cores).
 
     python scripts/bench_harness.py [--models SPY-AlwaysRespond ...] [--datasets SPY-Bench ...]
 
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from vlmeval_spy.harness.run_command import run_args
+from vlmeval_spy.harness.run_command import locate_run_py, run_args
 
 HERE = Path(__file__).resolve().parent
 OURS = {"load": "load_data", "prompts": "build_prompt", "evaluate": "evaluate"}
@@ -32,7 +32,6 @@ def child(timings_file: Path, argv: list[str]) -> None:
     """Time our dataset methods, then run VLMEvalKit's run module in this process."""
     import atexit
     import functools
-    import runpy
 
     import vlmeval.dataset  # noqa: F401  (registers SPY-Bench through the .pth hook)
 
@@ -54,8 +53,7 @@ def child(timings_file: Path, argv: list[str]) -> None:
     for part, name in OURS.items():
         setattr(SPYBenchDataset, name, timed(part, getattr(SPYBenchDataset, name)))
     atexit.register(lambda: timings_file.write_text(json.dumps(spent)))
-    sys.argv = ["vlmeval.run", *argv]
-    runpy.run_module("vlmeval.run", run_name="__main__", alter_sys=True)
+    locate_run_py().run_here(argv)
 
 
 def main() -> None:
@@ -82,7 +80,7 @@ def main() -> None:
     timings = args.workdir / "harness_timings.json"
     env = {**os.environ, "LMUData": str(lmu)}
     env.pop("OPENAI_API_KEY", None)
-    # this script in place of `python -m vlmeval.run`: it times our parts, then runs the module
+    # this script in place of run.py: it times our parts, then runs run.py (`locate_run_py`)
     cmd = [
         sys.executable,
         __file__,

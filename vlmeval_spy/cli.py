@@ -230,20 +230,12 @@ def cmd_build(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
     """Run VLMEvalKit's `run.py` (the wheel's module or a checkout's script, `locate_run_py`) with our
     registrations in place (no `.pth` needed); its exit status."""
-    import runpy
-
     from .harness.registration import register_all
     from .harness.run_command import locate_run_py
 
     run_py = locate_run_py()
     register_all()
-    if run_py.module:
-        sys.argv = [run_py.module, *rest]
-        runpy.run_module(run_py.module, run_name="__main__", alter_sys=True)
-    else:  # as `python run.py` starts it: its folder first on the path, its path as argv[0]
-        sys.argv = [str(run_py.path), *rest]
-        sys.path.insert(0, str(run_py.path.parent))
-        runpy.run_path(str(run_py.path), run_name="__main__")
+    run_py.run_here(rest)
     return exit_status.recorded()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import runpy
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,10 +35,15 @@ class RunPy:
         """The command line that starts it with `python`, before its own arguments."""
         return [python, "-m", self.module] if self.module else [python, str(self.path)]
 
-    def torchrun(self, *options: str) -> list[str]:
-        """The same started by `torchrun OPTIONS` (one process per GPU)."""
-        target = ["-m", self.module] if self.module else [str(self.path)]
-        return [sys.executable, "-m", "torch.distributed.run", *options, *target]
+    def run_here(self, args: Sequence[str]) -> None:
+        """Run it in this process as `__main__` with `args`, as the command line would start it."""
+        if self.module:
+            sys.argv = [self.module, *args]
+            runpy.run_module(self.module, run_name="__main__", alter_sys=True)
+        else:  # as `python run.py` starts it: its folder first on the path, its path as argv[0]
+            sys.argv = [str(self.path), *args]
+            sys.path.insert(0, str(self.path.parent))
+            runpy.run_path(str(self.path), run_name="__main__")
 
     def __str__(self) -> str:
         return f"python -m {self.module}" if self.module else f"python {self.path}"
