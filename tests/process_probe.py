@@ -1,5 +1,5 @@
-"""Run as `python -m process_probe ACTION [FILE]` by test_warm_runs.py: prints what a process sees of its
-start (JSON on the first line of stdout), then ends as ACTION says."""
+"""Run as `python -m process_probe ACTION [FILE]` (or `python process_probe.py ...`) by test_warm_runs.py:
+prints what a process sees of its start (JSON on the first line of stdout), then ends as ACTION says."""
 
 import atexit
 import json

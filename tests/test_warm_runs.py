@@ -1,7 +1,7 @@
 """A run forked from the warm interpreter (`harness_run`, `warm_vlmeval.py`) is the process
-`python -m MODULE` would be: same arguments, working directory, `sys.path`, environment and
-`PYTHONPATH`, exit status (`sys.exit`, an uncaught exception, Ctrl-C), threads waited for, exit
-handlers run and output flushed, and a run id of its own."""
+`python -m MODULE` (the wheel's `run.py`) or `python SCRIPT` (a checkout's) would be: same arguments,
+working directory, `sys.path`, environment and `PYTHONPATH`, exit status (`sys.exit`, an uncaught
+exception, Ctrl-C), threads waited for, exit handlers run and output flushed, and a run id of its own."""
 
 from __future__ import annotations
 
@@ -18,18 +18,21 @@ import harness_run
 TESTS = Path(__file__).resolve().parent
 
 
-def probe(action: str, out: Path, fresh: bool):
+def probe(action: str, out: Path, fresh: bool, script: bool = False):
     out.mkdir()
     env = {**os.environ, "PROBE": "yes", "PYTHONPATH": str(TESTS)}
-    return harness_run.start_module("process_probe", [action, str(out / "file")], env=env, cwd=out, fresh=fresh)
+    module, path = (None, TESTS / "process_probe.py") if script else ("process_probe", None)
+    args = [action, str(out / "file")]
+    return harness_run.start_module(module, args, env=env, cwd=out, fresh=fresh, script=path)
 
 
+@pytest.mark.parametrize("form", ["module", "script"])
 @pytest.mark.parametrize("action", ["exit-3", "exit-message", "raise", "clean-up"])
-def test_a_forked_run_starts_and_ends_as_a_fresh_interpreter(action: str, tmp_path: Path):
+def test_a_forked_run_starts_and_ends_as_a_fresh_interpreter(action: str, form: str, tmp_path: Path):
     ends = {}
     for fresh in (True, False):
         out = tmp_path / ("fresh" if fresh else "forked")
-        process = probe(action, out, fresh)
+        process = probe(action, out, fresh, script=form == "script")
         stdout, stderr = process.communicate(timeout=60)
         stdout, stderr = stdout.replace(str(out), "OUT"), stderr.replace(str(out), "OUT")
         file = out / "file"
@@ -45,7 +48,8 @@ def test_a_forked_run_starts_and_ends_as_a_fresh_interpreter(action: str, tmp_pa
         "argv": [action, "OUT/file"],
         "argv0": "process_probe.py",
         "cwd": "OUT",
-        "path": ["OUT", str(TESTS)],
+        # `python -m` puts the working directory first, `python SCRIPT` the script's folder
+        "path": ["OUT" if form == "module" else str(TESTS), str(TESTS)],
         "probe_env": "yes",
         "run_id_is_this_process": True,
     }
