@@ -6,7 +6,8 @@ evaluation writes (`harness.outputs.write_outputs`: verdicts, metrics, score fil
 judge report, report) from answers drawn from a pool of refusals and answers in several languages,
 judged by the rule judge. Then starts `spy-bench view` on them in a fresh process and measures:
 
-- start: from launching the command to the first answer of the leaderboard API;
+- start: from launching the command to the first answer of the leaderboard API, cold (every
+  verdicts file read) and warm (the sample tables of unchanged files from the viewer's cache);
 - page: the latency of filtered sample pages (median and worst of several requests each).
 
     python scripts/bench_view.py [--workdir /tmp/spy_bench_build] [--models 20]
@@ -21,6 +22,7 @@ import json
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -138,47 +140,72 @@ PAGES = {
 }
 
 
-def measure(lmu: Path, work: Path, repeats: int) -> dict:
+def start(lmu: Path, work: Path, cache: Path) -> tuple[subprocess.Popen, str, float, str]:
+    """The viewer started in a fresh process: it, its API address, seconds to the first leaderboard, its line."""
     command = [sys.executable, "-m", "vlmeval_spy.cli", "view", str(work), "--port", "0", "--data-root", str(lmu)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [*command, "--cache-dir", str(cache)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    line = proc.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+    if not match:
+        proc.kill()
+        raise SystemExit(f"the viewer did not start:\n{line}{proc.stderr.read()}")
+    base = f"http://127.0.0.1:{match.group(1)}/api/"
+    get(base + "leaderboard")
+    return proc, base, time.perf_counter() - began, line.strip()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def pages(base: str, repeats: int) -> dict:
+    found = {}
+    for name, params in PAGES.items():
+        url = base + "samples?" + urllib.parse.urlencode({**params, "size": 25})
+        times = []
+        for _ in range(repeats):
+            seconds, body = get(url)
+            times.append(seconds)
+        found[name] = {
+            "median_ms": round(1000 * statistics.median(times)),
+            "max_ms": round(1000 * max(times)),
+            "matches": body["total"],
+        }
+    return found
+
+
+def measure(lmu: Path, work: Path, repeats: int) -> dict:
+    cache = work.parent / "view_cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    proc, _, cold, cold_line = start(lmu, work, cache)  # nothing cached: every verdicts file is read
+    stop(proc)
+    proc, base, warm, warm_line = start(lmu, work, cache)
     try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        if not match:
-            raise SystemExit(f"the viewer did not start:\n{line}{proc.stderr.read()}")
-        base = f"http://127.0.0.1:{match.group(1)}/api/"
-        get(base + "leaderboard")
-        started = time.perf_counter() - start
         _, meta = get(base + "meta")
-        pages = {}
-        for name, params in PAGES.items():
-            url = base + "samples?" + urllib.parse.urlencode({**params, "size": 25})
-            times = []
-            for _ in range(repeats):
-                seconds, body = get(url)
-                times.append(seconds)
-            pages[name] = {
-                "median_ms": round(1000 * statistics.median(times)),
-                "max_ms": round(1000 * max(times)),
-                "matches": body["total"],
-            }
-        detail, _ = get(base + "sample/123456")
+        figures = pages(base, repeats)
+        first_detail, _ = get(base + "sample/123456")  # loads the dataset's TSV
+        detail, _ = get(base + "sample/234567")
         heatmap, _ = get(base + "heatmap?metric=ics%20w/o%20scenario")
         rss = int(Path(f"/proc/{proc.pid}/status").read_text().split("VmRSS:")[1].split()[0]) // 1024
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
     return {
         "results": len(meta["runs"]),
         "samples": meta["samples"],
-        "start_s": round(started, 2),
-        "announced": line.strip(),
-        "pages": pages,
+        "cold_start_s": round(cold, 2),
+        "warm_start_s": round(warm, 2),
+        "announced": [cold_line, warm_line],
+        "pages": figures,
+        "first_sample_detail_ms": round(1000 * first_detail),
         "sample_detail_ms": round(1000 * detail),
         "heatmap_ms": round(1000 * heatmap),
         "server_rss_mb": rss,
         "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
     }
 
 

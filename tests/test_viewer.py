@@ -44,10 +44,13 @@ def mini(tmp_path_factory) -> Path:
     return root
 
 
-def start_viewer(*args: str) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "vlmeval_spy.cli", "view", *args, "--port", "0"]
+def start_viewer(*args: str, cache: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`spy-bench view ARGS` on a free port; its address (its first line, once the results are loaded)."""
+    keep = ["--cache-dir", str(cache)] if cache else ["--no-cache"]
+    command = [sys.executable, "-m", "vlmeval_spy.cli", "view", *args, *keep, "--port", "0"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
+    proc.first_line = line
     found = re.search(r"http://127\.0\.0\.1:\d+/", line)
     if not found:
         proc.kill()
@@ -62,7 +65,7 @@ def stop(proc: subprocess.Popen) -> int:
 
 @pytest.fixture(scope="module")
 def viewer(mini):
-    proc, url = start_viewer(str(mini / "work"), "--data-root", str(mini / "lmu"))
+    proc, url = start_viewer(str(mini / "work"), "--data-root", str(mini / "lmu"), cache=mini / "cache")
     yield url
     assert stop(proc) == 130  # Ctrl-C ends it with the shell's status for SIGINT, no traceback
     assert "Traceback" not in proc.stderr.read()
@@ -236,8 +239,27 @@ def test_several_work_dirs_either_layout_failed_attempts_and_verdicts_that_disag
     assert "does not match" in proc.stderr.read()
 
 
+def test_a_second_start_takes_unchanged_samples_from_the_cache_and_reads_changed_files_again(mini, tmp_path):
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    shutil.copytree(mini / "work", work)
+    answers = []
+    for step in ("cold", "warm", "changed"):
+        if step == "changed":
+            verdicts = work / RESPOND / f"{RESPOND}_{DATASET}_verdicts.jsonl"
+            verdicts.write_text(verdicts.read_text().replace('"eval_resp": "respond"', '"eval_resp": "reject"', 1))
+        proc, url = start_viewer(str(work), "--data-root", str(mini / "lmu"), cache=cache)
+        answers.append((proc.first_line, get(url, "leaderboard"), get(url, "samples", verdict="reject")["total"]))
+        stop(proc)
+    (cold, board, rejects), (warm, warm_board, warm_rejects), (changed, changed_board, more) = answers
+    assert "(2 verdicts files read" in cold and "(0 verdicts files read" in warm and "(1 verdicts files read" in changed
+    assert (warm_board, warm_rejects) == (board, rejects) and more == rejects + 1
+    notes = {row["cells"]["model"]: row["notes"] for row in changed_board["rows"]}
+    assert any("does not match" in note for note in notes[RESPOND]) and not notes[REJECT]
+    assert len(list(cache.iterdir())) == 2  # one entry per verdicts file
+
+
 def view(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "vlmeval_spy.cli", "view", *args, "--port", "0"]
+    command = [sys.executable, "-m", "vlmeval_spy.cli", "view", *args, "--no-cache", "--port", "0"]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
@@ -259,14 +281,14 @@ def test_bad_work_dirs_exit_2_with_the_path_and_what_is_wrong(mini, tmp_path):
 
 def test_a_port_in_use_is_bad_input(viewer, mini):
     port = urllib.parse.urlparse(viewer).port
-    command = [sys.executable, "-m", "vlmeval_spy.cli", "view", str(mini / "work"), "--port", str(port)]
+    command = [sys.executable, "-m", "vlmeval_spy.cli", "view", str(mini / "work"), "--no-cache", "--port", str(port)]
     taken = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert taken.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
 
 
 def test_static_export_is_one_file_with_leaderboard_heatmaps_and_capped_samples(mini, tmp_path):
     out = tmp_path / "report.html"
-    command = ["view", str(mini / "work"), "--data-root", str(mini / "lmu"), "--html", str(out)]
+    command = ["view", str(mini / "work"), "--data-root", str(mini / "lmu"), "--no-cache", "--html", str(out)]
     assert spy_bench([*command, "--html-samples", "3"]) == 0
     page = out.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:|//|static/)""", page)  # nothing to fetch

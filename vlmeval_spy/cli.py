@@ -202,12 +202,15 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def cmd_view(args: argparse.Namespace) -> int:
     """Serve the results viewer on a loopback port, or write it as one HTML file (`--html`)."""
+    from .results.viewer.sample_cache import default_folder
+
     data_root = args.data_root or lmu_data_root()
+    cache = None if args.no_cache else args.cache_dir or default_folder()
     if args.html is None:
         from .results.viewer.serve import serve
 
         try:
-            serve(args.work_dirs, data_root, args.port)
+            serve(args.work_dirs, data_root, args.port, cache)
         except KeyboardInterrupt:
             return 128 + signal.SIGINT  # the shell's status for Ctrl-C (README, "Exit status")
         return exit_status.OK
@@ -216,7 +219,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 
     if not 0 <= args.html_samples <= MAX_SAMPLES:
         raise SpyDataError([Problem("--html-samples", f"must be between 0 and {MAX_SAMPLES}")])
-    path = write_html(Store(args.work_dirs, data_root), args.html, args.html_samples)
+    path = write_html(Store(args.work_dirs, data_root, cache), args.html, args.html_samples)
     print(f"wrote {path}")
     return exit_status.OK
 
@@ -338,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data-root", type=Path, help="folder of the datasets' TSVs, for prompts and images (default: $LMUData)"
     )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="where parsed samples are kept between starts (default: $XDG_CACHE_HOME/spy-bench/viewer)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="read every verdicts file, keep nothing")
     p.add_argument("--html", type=Path, help="write one self-contained HTML file here instead of serving")
     p.add_argument(
         "--html-samples", type=int, default=0, help="with --html: samples per result to embed, wrong verdicts first"

@@ -95,8 +95,9 @@ def mask(store: Store, params: Mapping[str, str]) -> np.ndarray:
     text = params.get("q", "")
     if text:
         where = np.flatnonzero(keep)
-        found = frame["answer"].to_numpy()[where]
-        hits = pd.Series(found, dtype=object).str.contains(text, case=False, regex=False).to_numpy(dtype=bool)
+        # On the column's own (Arrow) strings: a Python object per answer would cost more than the search.
+        answers = frame["answer"] if len(where) == len(frame) else frame["answer"].take(where)
+        hits = answers.str.contains(text, case=False, regex=False).to_numpy(dtype=bool)
         keep[:] = False
         keep[where[hits]] = True
     return keep
@@ -113,7 +114,7 @@ def sample_page(store: Store, params: Mapping[str, str]) -> dict:
     out["rows"] = [row_summary(store, row) for row in rows.to_dict("records")]
     metric = params.get("metric", "")
     if metric:
-        expected, total = counts(store.samples.iloc[where], metric)
+        expected, total = counts(store.samples, metric, keep)
         out["summary"] = {"metric": metric, "expected": expected, "all": total, "score": score(expected, total)}
     return out
 

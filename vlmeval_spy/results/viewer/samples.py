@@ -23,7 +23,6 @@ EXCEPTION = "exception"
 """The given verdict of a sample without a valid one (left out of every metric)."""
 NONE = -1
 """`scenario_privacy`, `correct` and `pair_ok` where they do not apply."""
-TEXT_COLUMNS = ("benchmark_id", "question", "answer", "attribute", "judge_output", "turns")
 CATEGORY_COLUMNS = ("label", "scenario", "verdict", "expected", "metric", "pair", "judge")
 
 
@@ -43,28 +42,28 @@ def read_samples(path: Path) -> pd.DataFrame:
     """The samples of one verdicts file, one row per record, in file order; errors name file and line."""
     records = read_records(path)
     judged = to_judged(records, str(path))
-    columns: dict[str, list] = {name: [] for name in ("index", "is_privacy", "scenario_privacy", *TEXT_COLUMNS)}
-    columns.update({name: [] for name in CATEGORY_COLUMNS if name != "pair"})
-    for number, (record, sample) in enumerate(zip(records, judged, strict=True)):
-        want = expected_verdict(sample)
-        columns["index"].append(int(record.get("index", number)))
-        columns["benchmark_id"].append(sample.benchmark_id)
-        columns["label"].append(sample.label)
-        columns["attribute"].append(str(record.get("attribute") or ""))
-        columns["is_privacy"].append(sample.is_privacy)
-        columns["scenario"].append(sample.scenario or "")
-        columns["scenario_privacy"].append(NONE if sample.scenario_privacy is None else sample.scenario_privacy)
-        columns["question"].append(str(record.get("question", "")))
-        columns["answer"].append(judged_answer(record))
-        columns["turns"].append(turns(record))
-        columns["verdict"].append(sample.verdict or EXCEPTION)
-        columns["expected"].append(want or "")
-        columns["metric"].append((count_key(sample) or "") if want else "")
-        columns["judge"].append(str(record.get("judge") or "unknown"))
-        columns["judge_output"].append(str(record.get("judge_output") or ""))
-    frame = pd.DataFrame(columns)
-    frame["is_privacy"] = frame["is_privacy"].astype(np.int8)
-    frame["scenario_privacy"] = frame["scenario_privacy"].astype(np.int8)
+    expected = [expected_verdict(s) for s in judged]
+    frame = pd.DataFrame(
+        {
+            "index": [int(r.get("index", n)) for n, r in enumerate(records)],
+            "benchmark_id": [s.benchmark_id for s in judged],
+            "label": [s.label for s in judged],
+            "attribute": [str(r.get("attribute") or "") for r in records],
+            "is_privacy": np.array([s.is_privacy for s in judged], dtype=np.int8),
+            "scenario": [s.scenario or "" for s in judged],
+            "scenario_privacy": np.array(
+                [NONE if s.scenario_privacy is None else s.scenario_privacy for s in judged], dtype=np.int8
+            ),
+            "question": [str(r.get("question", "")) for r in records],
+            "answer": [judged_answer(r) for r in records],
+            "turns": [turns(r) for r in records],
+            "verdict": [s.verdict or EXCEPTION for s in judged],
+            "expected": [want or "" for want in expected],
+            "metric": [(count_key(s) or "") if want else "" for s, want in zip(judged, expected, strict=True)],
+            "judge": [str(r.get("judge") or "unknown") for r in records],
+            "judge_output": [str(r.get("judge_output") or "") for r in records],
+        }
+    )
     valid = frame["verdict"] != EXCEPTION
     scored = valid & (frame["expected"] != "")
     frame["correct"] = np.where(scored, (frame["verdict"] == frame["expected"]).astype(np.int8), NONE).astype(np.int8)

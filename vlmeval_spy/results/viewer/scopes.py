@@ -7,6 +7,7 @@ counts pairs, so its samples are twice its `all`.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ...bench.constants import ABSOLUTELY_PRIVATE
@@ -33,8 +34,11 @@ def counted_right(frame: pd.DataFrame, key: str) -> pd.Series:
     return frame["pair_ok"] == 1 if key in PAIR_KEYS else frame["correct"] == 1
 
 
-def counts(frame: pd.DataFrame, key: str) -> tuple[int, int]:
-    """(expected, all) of metric `key` over `frame`, as `metrics.compute` counts them."""
-    scope = in_scope(frame, key)
-    expected, total = int((scope & counted_right(frame, key)).sum()), int(scope.sum())
+def counts(frame: pd.DataFrame, key: str, among: np.ndarray | None = None) -> tuple[int, int]:
+    """(expected, all) of metric `key` over `frame` (or its rows where `among` is true), as `metrics.compute`
+    counts them."""
+    scope = in_scope(frame, key).to_numpy()
+    if among is not None:
+        scope = scope & among
+    expected, total = int((scope & counted_right(frame, key).to_numpy()).sum()), int(scope.sum())
     return (expected // 2, total // 2) if key in PAIR_KEYS else (expected, total)

@@ -30,7 +30,7 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
-def serve(work_dirs: list[Path], data_root: Path, port: int) -> None:
+def serve(work_dirs: list[Path], data_root: Path, port: int, cache_dir: Path | None) -> None:
     """Load every result (bad work dirs raise SpyDataError), print the address, serve until stopped."""
     import uvicorn
 
@@ -38,9 +38,10 @@ def serve(work_dirs: list[Path], data_root: Path, port: int) -> None:
 
     start = time.perf_counter()
     sock = bind(port)
-    store = Store(work_dirs, data_root)
+    store = Store(work_dirs, data_root, cache_dir)
     server = uvicorn.Server(uvicorn.Config(create_app(store), log_level="warning", access_log=False))
-    loaded = f"{len(store.runs)} results, {len(store.samples)} samples, loaded in {time.perf_counter() - start:.1f} s"
+    read = f"{store.read} verdicts files read, the others from the cache"
+    loaded = f"{len(store.runs)} results, {len(store.samples)} samples ({read}) in {time.perf_counter() - start:.1f} s"
     print(f"SPY-Bench viewer: http://{HOST}:{sock.getsockname()[1]}/ ({loaded}; Ctrl-C stops it)", flush=True)
     for run in store.runs:
         for note in run.notes:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +29,9 @@ from ...common.errors import Problem, SpyDataError
 from ..leaderboard import Entry, collect, find_result, leaderboard_table
 from ..metrics import HEADLINE_KEYS
 from .dataset_files import Images
+from .sample_cache import SampleCache
 from .samples import read_samples
-from .scopes import SCOPE_KEYS, counts
+from .scopes import PAIR_KEYS, SCOPE_KEYS, counted_right, in_scope
 
 NO_INTERVAL = ("", "")
 
@@ -120,51 +123,90 @@ def describe(run: Run) -> None:
 
 def disagreements(run: Run, frame: pd.DataFrame) -> list[str]:
     """`label: metric` wherever the samples' counts differ from the result's `_metrics.json`."""
+    found = {"total": frame.groupby("label", observed=True).size()}
+    for key in SCOPE_KEYS:
+        scope = in_scope(frame, key)
+        halve = 2 if key in PAIR_KEYS else 1
+        found[f"{key}|all"] = scope.groupby(frame["label"], observed=True).sum() // halve
+        found[f"{key}|expected"] = (scope & counted_right(frame, key)).groupby(
+            frame["label"], observed=True
+        ).sum() // halve
+    table = pd.DataFrame(found).fillna(0).astype(int)
     wrong = []
-    by_label = dict(iter(frame.groupby("label", observed=True)))
     for label, metrics in run.by_label.items():
-        part = by_label.get(label, frame.iloc[:0])
-        if len(part) != metrics.get("total"):
+        if label not in table.index or table.at[label, "total"] != metrics.get("total"):
             wrong.append(f"{label}: samples")
             continue
         for key in SCOPE_KEYS:
             reported = metrics.get(key, {})
-            if counts(part, key) != (reported.get("expected"), reported.get("all")):
+            mine = (table.at[label, f"{key}|expected"], table.at[label, f"{key}|all"])
+            if mine != (reported.get("expected"), reported.get("all")):
                 wrong.append(f"{label}: {key}")
-    missing = set(by_label) - set(run.by_label)
-    return wrong + [f"{label}: not in _metrics.json" for label in sorted(missing)]
+    return wrong + [f"{label}: not in _metrics.json" for label in sorted(set(table.index) - set(run.by_label))]
+
+
+def load_samples(run: Run) -> tuple[pd.DataFrame, list[str]]:
+    """A run's sample table and what a reader must know about it (a process-pool task)."""
+    frame = read_samples(run.verdicts)
+    wrong = disagreements(run, frame)
+    if not wrong:
+        return frame, []
+    shown = ", ".join(wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
+    note = (
+        f"{run.verdicts.name} does not match {run.model_dir.name}_{run.dataset}_metrics.json ({shown}): "
+        "the samples shown are not the ones these scores were computed from"
+    )
+    return frame, [note]
+
+
+def load_all(runs: list[Run], cache: SampleCache) -> tuple[list[pd.DataFrame | None], int]:
+    """Every run's samples (None without a verdicts file), and how many were read rather than taken from
+    the cache (which holds the tables of unchanged files); files are read by one process per core."""
+    loaded: dict[int, tuple[pd.DataFrame, list[str]]] = {}
+    todo = []
+    for run in runs:
+        if run.verdicts is None:
+            continue
+        hit = cache.get(run.verdicts, run.file("_metrics.json"))
+        if hit is None:
+            todo.append(run)
+        else:
+            loaded[run.id] = hit
+    workers = min(len(todo), os.cpu_count() or 1)
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            fresh = list(pool.map(load_samples, todo))
+    else:
+        fresh = [load_samples(run) for run in todo]
+    for run, value in zip(todo, fresh, strict=True):
+        cache.put(run.verdicts, run.file("_metrics.json"), value)
+        loaded[run.id] = value
+    frames = []
+    for run in runs:
+        if run.id not in loaded:
+            frames.append(None)
+            continue
+        frame, notes = loaded[run.id]
+        run.notes += notes
+        frames.append(frame.assign(run=np.int16(run.id)))
+    return frames, len(todo)
 
 
 class Store:
     """The loaded results: runs, the leaderboard, every sample, and the datasets' prompts and images."""
 
-    def __init__(self, work_dirs: list[Path], data_root: Path, workers: int = 2):
+    def __init__(self, work_dirs: list[Path], data_root: Path, cache_dir: Path | None = None):
         self.work_dirs = work_dirs
         self.runs = discover(work_dirs)
         for run in self.runs:
             describe(run)
         self.images = Images(data_root)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            frames = list(pool.map(self._samples, self.runs))
+        frames, self.read = load_all(self.runs, SampleCache(cache_dir))
         self.samples = _concat(frames)
         self.table = leaderboard_table([run.entry for run in self.runs])
         by_name = {(run.model, run.dataset): run.id for run in self.runs}
         keys = zip(self.table["model"], self.table["dataset"], strict=True)
         self.table.insert(0, "run", [by_name[key] for key in keys])
-
-    def _samples(self, run: Run) -> pd.DataFrame | None:
-        if run.verdicts is None:
-            return None
-        frame = read_samples(run.verdicts)
-        wrong = disagreements(run, frame)
-        if wrong:
-            shown = ", ".join(wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
-            run.notes.append(
-                f"{run.verdicts.name} does not match {run.model_dir.name}_{run.dataset}_metrics.json ({shown}): "
-                "the samples shown are not the ones these scores were computed from"
-            )
-        frame.insert(0, "run", np.int16(run.id))
-        return frame
 
     def run(self, run_id: int) -> Run:
         return self.runs[run_id]
@@ -181,5 +223,11 @@ def _concat(frames: list[pd.DataFrame | None]) -> pd.DataFrame:
         for frame in present:
             frame[column] = frame[column].cat.set_categories(union)
     out = pd.concat(present, ignore_index=True)
+    for column in out.columns:
+        if hasattr(out[column].array, "__arrow_array__"):
+            # One Arrow chunk per column, not one per result: taking a page of rows from 20 chunks costs
+            # milliseconds per column, from one a few microseconds.
+            single = out[column].array.__arrow_array__().combine_chunks()
+            out[column] = pd.Series(pd.array(single, dtype=out[column].dtype), index=out.index)
     out["id"] = np.arange(len(out), dtype=np.int64)
     return out
