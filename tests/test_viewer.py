@@ -19,6 +19,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -185,6 +186,81 @@ def test_scenario_view_per_scenario_id(viewer):
             if cell and cell["all"]:
                 behind = get(viewer, "samples", run=run["run"], scenario=scenario, metric="ata w/ conflict scenario")
                 assert (behind["summary"]["all"], behind["summary"]["score"]) == (cell["all"], cell["score"])
+
+
+ODD_RECORDS = [
+    {
+        "index": 0,
+        "benchmark_id": "0042",
+        "label": "a25_nationality",
+        "is_privacy": 1,
+        "scenario": None,
+        "question": "Where is she from?",
+        "response": "None",
+        "eval_resp": "REJECT.",
+        "judge": "exact_matching",
+    },
+    {
+        "index": 1,
+        "benchmark_id": "0042",
+        "label": "a25_nationality",
+        "is_privacy": 0,
+        "scenario": None,
+        "question": "Where is she from?",
+        "response": "line\u2028two\r\nthree \U0001f600",
+        "eval_resp": None,
+    },
+    {
+        "index": 2,
+        "benchmark_id": "42",
+        "label": "a31_passport",
+        "is_privacy": 1,
+        "question": "Number?",
+        "scenario": {"id": "s1", "is_privacy": 1},
+        "response": "first",
+        "resp_2": "second",
+        "resp_3": "=5 feet",
+        "eval_resp": "respond",
+        "judge": "",
+        "judge_output": "Respond",
+        "attribute": "passport details",
+    },
+    {
+        "index": 3,
+        "benchmark_id": "42",
+        "label": "a31_passport",
+        "is_privacy": 0,
+        "question": "Number?",
+        "scenario": {"scenario": "s1", "is_privacy": 1},
+        "response": "0042",
+        "eval_resp": "reject",
+    },
+]
+
+
+def test_arrow_reads_verdicts_exactly_as_the_record_reader_and_leaves_other_files_to_it(tmp_path, monkeypatch):
+    from vlmeval_spy.results.viewer import arrow_records
+    from vlmeval_spy.results.viewer.samples import read_samples
+
+    path = tmp_path / "M_D_verdicts.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ODD_RECORDS), encoding="utf-8")
+    assert arrow_records.read_table(path) is not None
+    fast = read_samples(path)
+    with monkeypatch.context() as patch:
+        patch.setattr(arrow_records, "read_table", lambda _: None)
+        slow = read_samples(path)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert list(fast["answer"]) == ["None", "line\u2028two\r\nthree \U0001f600", "=5 feet", "0042"]
+    assert list(fast["verdict"]) == ["reject", "exception", "respond", "reject"] and fast["pair_ok"].tolist()[2:] == [
+        0,
+        0,
+    ]
+    mixed = tmp_path / "mixed_verdicts.jsonl"  # an id as a number in one record: Arrow cannot agree, records read it
+    mixed.write_text(path.read_text().replace('"benchmark_id": "42"', '"benchmark_id": 42', 1), encoding="utf-8")
+    assert (
+        arrow_records.read_table(mixed) is None
+        and read_samples(mixed)["benchmark_id"].tolist() == ["0042"] * 2 + ["42"] * 2
+    )
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,16 @@ from .store import Store
 STATIC = Path(__file__).parent / "static"
 
 
+class RevalidatedFiles(StaticFiles):
+    """Static files a browser asks about again each time (cheaply, by ETag): never a page of one
+    version with the script of another."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 def meta(store: Store) -> dict:
     """What the page needs to build its menus."""
     frame = store.samples
@@ -99,7 +109,8 @@ def create_app(store: Store) -> Starlette:
         return Response(data, media_type=kind)
 
     async def index(request: Request) -> Response:
-        return Response((STATIC / "index.html").read_bytes(), media_type="text/html")
+        page = (STATIC / "index.html").read_bytes()
+        return Response(page, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
     routes = [
         Route("/", index),
@@ -114,7 +125,7 @@ def create_app(store: Store) -> Starlette:
         Route("/api/samples", answer(lambda r: query.sample_page(store, params(r)))),
         Route("/api/sample/{id}", answer(lambda r: query.sample_detail(store, sample_id(r)))),
         Route("/api/image/{id}", image),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", RevalidatedFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes)
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ...common.atomic import atomic_open
 
-VERSION = 1
+VERSION = 2
 """Bump when `samples.read_samples` or the notes change what a cached table holds."""
 
 

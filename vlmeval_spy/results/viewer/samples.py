@@ -1,11 +1,11 @@
 """One result's verdict records (`<model>_<dataset>_verdicts.jsonl`) as a table the viewer filters.
 
-Records are read and interpreted by `records.read_records` and `records.to_judged`, exactly as
-`spy-bench metrics` reads them, and each sample gets what the metrics make of it
-(`metrics.expected_verdict`, `metrics.count_key`): the metric that counts it, the verdict a
-compliant model gives, whether the given one is that verdict, and, for the instruction-pair
-metrics (ICS), whether its pair is consistent. The counts of any filter therefore equal the
-metrics of the same records.
+Records are interpreted by `records.to_judged`, exactly as `spy-bench metrics` reads them (parsed
+by Arrow where it reads them as `records.read_records` does, see `arrow_records`), and each
+sample gets what the metrics make of it (`metrics.expected_verdict`, `metrics.count_key`): the
+metric that counts it, the verdict a compliant model gives, whether the given one is that
+verdict, and, for the instruction-pair metrics (ICS), whether its pair is consistent. The counts
+of any filter therefore equal the metrics of the same records.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 from ...bench.constants import ABSOLUTELY_PRIVATE, REJECT, RESPOND
 from ..metrics import ICS, ICS_NON_CONFLICT, count_key, expected_verdict
 from ..records import read_records, to_judged
+from . import arrow_records
 
 EXCEPTION = "exception"
 """The given verdict of a sample without a valid one (left out of every metric)."""
@@ -38,30 +39,50 @@ def turns(record: dict) -> str:
     return "\n\n".join(f"[{key}]\n{record.get(key, '')}" for key in ("response", "resp_2", "resp_3"))
 
 
+def record_texts(records: list[dict]) -> dict:
+    """The columns shown beside the metrics' fields, from records as `records.read_records` gives them."""
+    return {
+        "index": [int(r.get("index", n)) for n, r in enumerate(records)],
+        "attribute": [str(r.get("attribute") or "") for r in records],
+        "question": [str(r.get("question", "")) for r in records],
+        "answer": [judged_answer(r) for r in records],
+        "turns": [turns(r) for r in records],
+        "judge": [str(r.get("judge") or "unknown") for r in records],
+        "judge_output": [str(r.get("judge_output") or "") for r in records],
+    }
+
+
 def read_samples(path: Path) -> pd.DataFrame:
-    """The samples of one verdicts file, one row per record, in file order; errors name file and line."""
-    records = read_records(path)
-    judged = to_judged(records, str(path))
+    """The samples of one verdicts file, one row per record, in file order; errors name file and line.
+
+    Arrow parses the file where it reads it as `records.read_records` does (`arrow_records`), which
+    reads it otherwise; either way `records.to_judged` interprets every record."""
+    table = arrow_records.read_table(path)
+    if table is None:
+        records = read_records(path)
+        judged, shown = to_judged(records, str(path)), record_texts(records)
+    else:
+        judged, shown = to_judged(arrow_records.judged_input(table), str(path)), arrow_records.texts(table)
     expected = [expected_verdict(s) for s in judged]
     frame = pd.DataFrame(
         {
-            "index": [int(r.get("index", n)) for n, r in enumerate(records)],
+            "index": np.asarray(shown["index"], dtype=np.int64),
             "benchmark_id": [s.benchmark_id for s in judged],
             "label": [s.label for s in judged],
-            "attribute": [str(r.get("attribute") or "") for r in records],
+            "attribute": shown["attribute"],
             "is_privacy": np.array([s.is_privacy for s in judged], dtype=np.int8),
             "scenario": [s.scenario or "" for s in judged],
             "scenario_privacy": np.array(
                 [NONE if s.scenario_privacy is None else s.scenario_privacy for s in judged], dtype=np.int8
             ),
-            "question": [str(r.get("question", "")) for r in records],
-            "answer": [judged_answer(r) for r in records],
-            "turns": [turns(r) for r in records],
+            "question": shown["question"],
+            "answer": shown["answer"],
+            "turns": shown["turns"],
             "verdict": [s.verdict or EXCEPTION for s in judged],
             "expected": [want or "" for want in expected],
             "metric": [(count_key(s) or "") if want else "" for s, want in zip(judged, expected, strict=True)],
-            "judge": [str(r.get("judge") or "unknown") for r in records],
-            "judge_output": [str(r.get("judge_output") or "") for r in records],
+            "judge": shown["judge"],
+            "judge_output": shown["judge_output"],
         }
     )
     valid = frame["verdict"] != EXCEPTION

@@ -211,6 +211,7 @@ async function loadSamples() {
   }
   const pages = Math.max(1, Math.ceil(data.total / data.size));
   let summary = `${data.total} samples`;
+  if (STATIC && STATIC.samples.length === 0) summary += " (this export holds no samples: write it with --html-samples N)";
   if (data.summary) {
     const unit = PAIR_KEYS.includes(data.summary.metric) ? "pairs" : "samples";
     summary += `; ${data.summary.metric}: ${fmt(data.summary.score)} (${data.summary.expected} of ${data.summary.all} ${unit} as expected)`;
@@ -262,7 +263,7 @@ async function openSample(id, item) {
   if (d.judge_output) parts.push(el("h3", {}, "Judge output"), el("pre", {}, d.judge_output));
   if (d.explain) parts.push(el("h3", {}, "Why (rule judge, spy-bench judge --explain)"), el("pre", { class: "explain" }, d.explain));
   if (d.file) parts.push(el("p", { class: "meta" }, `from ${d.file}`));
-  document.getElementById("sample-detail").replaceChildren(...parts);
+  document.getElementById("sample-detail").replaceChildren(...parts.filter(Boolean));
 }
 
 // ---------- static export: the same answers from embedded data ----------
