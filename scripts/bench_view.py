@@ -140,8 +140,15 @@ PAGES = {
 }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its children that have ended (the viewer's loading processes)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def start(lmu: Path, work: Path, cache: Path) -> tuple[subprocess.Popen, str, float, str]:
-    """The viewer started in a fresh process: it, its API address, seconds to the first leaderboard, its line."""
+    """The viewer started in a fresh process: it, its API address, seconds to the first leaderboard, its line
+    (with the CPU seconds it took appended)."""
     command = [sys.executable, "-m", "vlmeval_spy.cli", "view", str(work), "--port", "0", "--data-root", str(lmu)]
     began = time.perf_counter()
     proc = subprocess.Popen(
@@ -154,7 +161,7 @@ def start(lmu: Path, work: Path, cache: Path) -> tuple[subprocess.Popen, str, fl
         raise SystemExit(f"the viewer did not start:\n{line}{proc.stderr.read()}")
     base = f"http://127.0.0.1:{match.group(1)}/api/"
     get(base + "leaderboard")
-    return proc, base, time.perf_counter() - began, line.strip()
+    return proc, base, time.perf_counter() - began, f"{line.strip()} [{cpu_seconds(proc.pid):.1f} CPU s]"
 
 
 def stop(proc: subprocess.Popen) -> None:
