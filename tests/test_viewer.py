@@ -400,7 +400,7 @@ def browser(tmp_path: Path):
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
 
 
-def test_in_a_real_browser_leaderboard_heatmap_cell_and_its_samples(viewer, tmp_path):
+def test_in_a_real_browser_leaderboard_heatmap_cell_and_its_samples(mini, viewer, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
@@ -429,5 +429,14 @@ def test_in_a_real_browser_leaderboard_heatmap_cell_and_its_samples(viewer, tmp_
         screenshot = tmp_path / "viewer.png"
         assert driver.save_screenshot(str(screenshot))
         assert Image.open(screenshot).size[0] >= 1000
+        # the static export shows its embedded samples through the same page, from a file
+        export = tmp_path / "report.html"
+        command = ["view", str(mini / "work"), "--data-root", str(mini / "lmu"), "--no-cache", "--html", str(export)]
+        assert spy_bench([*command, "--html-samples", "2"]) == 0
+        driver.get(f"{export.as_uri()}#samples?correct=no")
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "body[data-ready='1']")))
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table tbody tr")) == 2
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#sample-list li")) == 4
+        assert driver.find_element(By.ID, "sample-summary").text.startswith("4 of the samples embedded")
     finally:
         driver.quit()

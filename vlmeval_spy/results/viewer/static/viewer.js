@@ -210,7 +210,7 @@ async function loadSamples() {
     return;
   }
   const pages = Math.max(1, Math.ceil(data.total / data.size));
-  let summary = `${data.total} samples`;
+  let summary = STATIC ? `${data.total} of the samples embedded in this export` : `${data.total} samples`;
   if (STATIC && STATIC.samples.length === 0) summary += " (this export holds no samples: write it with --html-samples N)";
   if (data.summary) {
     const unit = PAIR_KEYS.includes(data.summary.metric) ? "pairs" : "samples";
