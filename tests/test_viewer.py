@@ -167,6 +167,16 @@ def test_bad_requests_answer_400_naming_the_field(viewer):
     assert "unknown scenario metric" in get_error(viewer, "scenarios", metric="accuracy")[1]
 
 
+def test_only_requests_for_this_machine_are_answered(viewer):
+    port = urllib.parse.urlparse(viewer).port
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/meta", headers={"Host": f"rebound.example:{port}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    with urllib.request.urlopen(f"http://localhost:{port}/api/meta", timeout=30) as response:
+        assert response.status == 200
+
+
 def test_two_models_side_by_side_with_the_difference_and_its_interval(viewer):
     ids = runs(viewer)
     answer = get(viewer, "compare", a=ids[RESPOND], b=ids[REJECT], metric="accuracy")
@@ -352,7 +362,13 @@ def test_bad_work_dirs_exit_2_with_the_path_and_what_is_wrong(mini, tmp_path):
     verdicts.write_text("\n".join([lines[0], lines[1][:-1], *lines[2:]]))  # line 2 loses its closing brace
     bad = view(str(broken))
     assert bad.returncode == 2 and f"{verdicts}: item line 2: malformed JSON" in bad.stderr, bad.stderr
-    assert "Traceback" not in missing.stderr + empty.stderr + bad.stderr and not bad.stdout
+    scored = tmp_path / "scored"
+    shutil.copytree(mini / "work", scored)
+    scores = scored / REJECT / f"{REJECT}_{DATASET}_score.csv"
+    scores.write_text(re.sub(r"(?m)^(accuracy,[^,]*,[^,]*,[^,]*,)[^,]*", r"\1fifty", scores.read_text()))
+    bad_score = view(str(scored))
+    assert bad_score.returncode == 2 and f"{scores}: item accuracy: field 'ci_low': not a number" in bad_score.stderr
+    assert "Traceback" not in missing.stderr + empty.stderr + bad.stderr + bad_score.stderr and not bad.stdout
 
 
 def test_a_port_in_use_is_bad_input(viewer, mini):

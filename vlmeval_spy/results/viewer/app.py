@@ -19,6 +19,8 @@ import mimetypes
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -127,7 +129,10 @@ def create_app(store: Store) -> Starlette:
         Route("/api/image/{id}", image),
         Mount("/static", RevalidatedFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes)
+    # Only requests addressed to this machine by name: a web page elsewhere cannot reach the results
+    # through a host name it points at 127.0.0.1 (DNS rebinding).
+    local = [Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])]
+    return Starlette(routes=routes, middleware=local)
 
 
 def _compare(store: Store, params: dict[str, str]) -> dict:

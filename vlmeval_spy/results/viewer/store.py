@@ -77,13 +77,20 @@ def read_intervals(path: Path | None) -> dict[str, tuple]:
     """`ci_low` / `ci_high` of each headline metric in a `_score.csv` (none for files written without them)."""
     if path is None:
         return {}
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise SpyDataError([Problem(str(path), f"cannot be read as a score table ({err})")]) from None
     if not {"metric", "ci_low", "ci_high"} <= set(table.columns):
         return {}
     bounds = {}
     for metric, low, high in table[["metric", "ci_low", "ci_high"]].itertuples(index=False):
         if metric in HEADLINE_KEYS and low != "":
-            bounds[metric] = tuple(float(v) if v != "N/A" else v for v in (low, high))
+            try:
+                bounds[metric] = tuple(float(v) if v != "N/A" else v for v in (low, high))
+            except ValueError:
+                problem = Problem(str(path), f"not a number: {low!r} / {high!r}", metric, "ci_low")
+                raise SpyDataError([problem]) from None
     return bounds
 
 
