@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -199,6 +200,30 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return exit_status.INCOMPLETE if marked else exit_status.OK
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    """Serve the results viewer on a loopback port, or write it as one HTML file (`--html`)."""
+    from .results.viewer.sample_cache import default_folder
+
+    data_root = args.data_root or lmu_data_root()
+    cache = None if args.no_cache else args.cache_dir or default_folder()
+    if args.html is None:
+        from .results.viewer.serve import serve
+
+        try:
+            serve(args.work_dirs, data_root, args.port, cache)
+        except KeyboardInterrupt:
+            return 128 + signal.SIGINT  # the shell's status for Ctrl-C (README, "Exit status")
+        return exit_status.OK
+    from .results.viewer.html_export import MAX_SAMPLES, write_html
+    from .results.viewer.store import Store
+
+    if not 0 <= args.html_samples <= MAX_SAMPLES:
+        raise SpyDataError([Problem("--html-samples", f"must be between 0 and {MAX_SAMPLES}")])
+    path = write_html(Store(args.work_dirs, data_root, cache), args.html, args.html_samples)
+    print(f"wrote {path}")
+    return exit_status.OK
+
+
 def cmd_build(args: argparse.Namespace) -> None:
     from .bench.build import check_images, write_datasets
     from .bench.release import check_scenarios, load_label2text, load_release, load_scenarios
@@ -309,6 +334,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("work_dir", type=Path, help="VLMEvalKit --work-dir (either layout)")
     p.add_argument("-o", "--output", type=Path, help="folder for leaderboard.{md,csv,png} (default: WORK_DIR)")
     p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("view", help="browse the results of work dirs in a local web viewer (or write it as HTML)")
+    p.add_argument("work_dirs", type=Path, nargs="+", metavar="WORK_DIR", help="VLMEvalKit --work-dir (either layout)")
+    p.add_argument("--port", type=int, default=8765, help="loopback port to serve on (default: 8765; 0: any free port)")
+    p.add_argument(
+        "--data-root", type=Path, help="folder of the datasets' TSVs, for prompts and images (default: $LMUData)"
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="where parsed samples are kept between starts (default: $XDG_CACHE_HOME/spy-bench/viewer)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="read every verdicts file, keep nothing")
+    p.add_argument("--html", type=Path, help="write one self-contained HTML file here instead of serving")
+    p.add_argument(
+        "--html-samples", type=int, default=0, help="with --html: samples per result to embed, wrong verdicts first"
+    )
+    p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("build", help="write SPY-Bench TSVs for VLMEvalKit from a release")
     p.add_argument("--questions", type=Path, required=True, help="the release's questions.json")

@@ -31,3 +31,7 @@ class SpyDataError(ValueError):
         lines = [str(p) for p in self.problems]
         head = f"{len(lines)} problem(s) in the input:" if len(lines) > 1 else "invalid input:"
         super().__init__("\n  ".join([head, *lines]))
+
+    def __reduce__(self):
+        # Rebuilt from its problems when it crosses a process boundary (a process pool's worker).
+        return type(self), (self.problems,)
