@@ -341,6 +341,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpyDataError as err:
         print(f"spy-bench {args.command}: {err}", file=sys.stderr)
         return exit_status.BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"spy-bench {args.command}: interrupted (Ctrl-C); nothing was written", file=sys.stderr)
+        return exit_status.INTERRUPTED
 
 
 if __name__ == "__main__":

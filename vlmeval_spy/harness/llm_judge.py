@@ -33,7 +33,8 @@ import os
 import random
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,6 +192,10 @@ class Breaker:
     def sleep(self, seconds: float) -> None:
         self._open.wait(seconds)
 
+    def halt(self) -> None:
+        """Stop sending now (the user interrupted the run): waiting retries wake up and give up."""
+        self._open.set()
+
 
 def breaker_limit(nproc: int) -> int:
     """Two distinct judgments at least (one slow prompt never trips it), at most `MAX_BREAKER_LIMIT`."""
@@ -326,12 +331,30 @@ class LLMJudge:
         results = {}
         if not todo:
             return results
-        with ThreadPoolExecutor(self.nproc) as pool:
-            futures = {pool.submit(self._judge_one, cache, key, prompt): key for key, prompt in todo}
+        pool = ThreadPoolExecutor(self.nproc)
+        futures = {pool.submit(self._judge_one, cache, key, prompt): key for key, prompt in todo}
+        try:
             for future in tqdm(as_completed(futures), total=len(futures), desc=f"judge {self.name}", disable=None):
                 results[futures[future]] = result = future.result()
                 self._count(result)
+        except BaseException:  # Ctrl-C: nothing more is sent, and what arrives in time is kept
+            self._interrupted(pool, list(futures))
+            raise
+        pool.shutdown()
         return results
+
+    def _interrupted(self, pool: ThreadPoolExecutor, futures: list[Future]) -> None:
+        """Send nothing more; wait for the calls in flight at most one judge timeout (their replies are cached)."""
+        self.breaker.halt()
+        pool.shutdown(wait=False, cancel_futures=True)
+        wait([f for f in futures if not f.cancelled()], timeout=float(getattr(self.wrapper, "timeout", 60) or 60))
+        kept = sum(_readable_result(f) for f in futures)
+        print(
+            f"SPY-Bench: judging interrupted; nothing more was sent. {kept} of {len(futures)} judgments of this "
+            f"pass are in the judge cache {self.used_cache}; re-run the same command to send only the rest.",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _judge_one(self, cache: JudgeCache, key: str, prompt: str) -> CallResult:
         output = cache.get(key)
@@ -403,6 +426,14 @@ class LLMJudge:
 def _when(breaker: Breaker) -> Callable[[RetryCallState], bool]:
     """A tenacity stop condition: the circuit breaker is open."""
     return lambda state: breaker.opened
+
+
+def _readable_result(future: Future) -> bool:
+    """Whether a finished judgment got a reply the parser reads (and so is in the cache)."""
+    if not future.done() or future.cancelled() or future.exception() is not None:
+        return False
+    output = future.result().output
+    return output is not None and parse_verdict(output) is not None
 
 
 def _readable(cache: JudgeCache, distinct: dict[str, str]) -> dict[str, str]:
