@@ -33,7 +33,9 @@ def start(root: Path, server: JudgeServer, *mode: str):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_API_BASE")}
     env["LMUData"] = str(root / "lmu")
     extra = ["--api-nproc", str(NPROC), "--judge", "gpt-4o", "--judge-base-url", server.base_url]
-    return start_vlmeval_run([DATASET], [MODEL], root / "work", *extra, "--judge-key", "sk-test", *mode, env=env, cwd=root)
+    return start_vlmeval_run(
+        [DATASET], [MODEL], root / "work", *extra, "--judge-key", "sk-test", *mode, env=env, cwd=root
+    )
 
 
 def cached(root: Path) -> int:

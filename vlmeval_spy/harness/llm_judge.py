@@ -31,9 +31,9 @@ from __future__ import annotations
 import email.utils
 import os
 import random
+import sys
 import threading
 from collections.abc import Callable
-import sys
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
