@@ -206,7 +206,7 @@ def test_kappa_by_hand():
 
 
 def test_agreement_matches_records_and_splits_by_attribute(tmp_path):
-    label_of = {"A": "a25_nationality", "B": "a1_age_approx", "C": "a1_age_approx"}.get
+    label_of = {"A": "a25_nationality", "B": "a1_age_approx", "C": "a1_age_approx", "D": "a1_age_approx"}.get
     a = {
         ("A", 1, None): "reject",
         ("A", 0, None): "respond",

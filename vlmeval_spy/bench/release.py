@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..common.errors import Problem, SpyDataError
+from ..common.text_files import read_utf8
 from .constants import DEFAULT_TEMPLATES
 
 Kind = Literal["benchmark", "tune"]
@@ -69,24 +70,10 @@ def attribute_number(attribute: str) -> int:
 
 
 def read_json(path: str | Path) -> Any:
-    """Parse a JSON file, turning I/O and syntax errors into a SpyDataError naming the file."""
+    """Parse a JSON file, turning I/O, encoding and syntax errors into a SpyDataError naming the file."""
     path = Path(path)
     try:
-        with path.open(encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        raise SpyDataError([Problem(str(path), "file not found")]) from None
-    except UnicodeDecodeError as err:
-        raise SpyDataError(
-            [
-                Problem(
-                    str(path),
-                    f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); save it as UTF-8",
-                )
-            ]
-        ) from None
-    except OSError as err:
-        raise SpyDataError([Problem(str(path), f"cannot be read: {err.strerror or err}")]) from None
+        return json.loads(read_utf8(path))
     except json.JSONDecodeError as err:
         raise SpyDataError(
             [Problem(str(path), f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}")]
