@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import socket
 import sqlite3
+import subprocess
+import time
 
 import pytest
 
@@ -170,6 +173,29 @@ def test_cache_is_safe_for_concurrent_processes(tmp_path):
         assert len(cache) == 150 + 3 * 150
         assert cache.get(judgment_key("m", "own 2 149")) == "own 2 149"
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_claim_holds_other_processes_off_until_it_ends_lapses_or_its_process_dies(tmp_path):
+    path = tmp_path / "c.sqlite"
+    with JudgeCache(path) as a, JudgeCache(path) as b:
+        key, slow, orphan = (judgment_key("m", p) for p in ("p", "q", "r"))
+        assert a.claim(key, 60) and a.claim(key, 60)  # renewed by its holder
+        assert not b.claim(key, 60)
+        a.release(key)
+        assert b.claim(key, 60)
+        b.put(key, "m", "reject")
+        assert not a.claim(key, 60)  # judged: nothing to claim
+        assert a.claim(slow, 0.05)
+        time.sleep(0.1)
+        assert b.claim(slow, 60)  # its holder hung past the claim's time
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "INSERT INTO claims VALUES (?, 'x', ?, ?, ?)",
+                (orphan, socket.gethostname(), gone.pid, time.time() + 999),
+            )
+        assert a.claim(orphan, 60)  # its holder died
 
 
 def test_stats_count_saved_calls():

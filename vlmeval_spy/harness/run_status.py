@@ -13,6 +13,13 @@ SPY-Bench datasets:
   the status is recorded for the exit;
 - a result (`metrics_source`) records the exit status of its attempt (4 when incomplete).
 
+One writer per prediction file: a new attempt takes the lock `<model>_<dataset>.lock` beside the
+prediction file (`common/writer_lock.py`) before anything of the dataset is touched, and lets it go
+when the dataset is done (or the process ends in any way). A second run of the same model and
+dataset in the same work dir is refused with exit status 2, naming the run that writes (pid, host,
+start time); its refusal touches neither `status.json` nor the attempt record. (`--api-mode` writes
+each run into its own run folder, so its runs never meet here; they share the judge cache.)
+
 `build_dataset` returning None (a dataset name VLMEvalKit cannot build) records exit status 2.
 `record_result` / `record_failure` write the attempt record at the end of `evaluate()`; in
 `--api-mode` that runs in a forked worker, and the record is how the run learns what happened.
@@ -26,11 +33,12 @@ import importlib
 import sys
 from pathlib import Path
 
-from ..common import exit_status
+from ..common import exit_status, writer_lock
 from ..results.attempts import (
     COMPLETE,
     FAILED,
     INCOMPLETE,
+    SUFFIX,
     Attempt,
     attempt_path,
     now,
@@ -90,9 +98,15 @@ def _upsert(original):
     def upsert_dataset_status(run_dir, model_name, dataset_name, status=None, **fields):
         if not is_spy_dataset(dataset_name):
             return original(run_dir, model_name, dataset_name, status=status, **fields)
+        combination = (str(run_dir), model_name, dataset_name)
+        if combination in _refused:  # another run writes it: leave its entry and attempt record alone
+            return None
         if status == "pending":
+            _take_writer_lock(run_dir, model_name, dataset_name)
             _edit_entry(run_dir, dataset_name, lambda entry: entry.clear())
         result = original(run_dir, model_name, dataset_name, status=status, **fields)
+        if status == "done":
+            writer_lock.release(_lock_file(run_dir, model_name, dataset_name))
         error = fields.get("error_message")
         if isinstance(error, str) and error:
             _failed(run_dir, model_name, dataset_name, error)
@@ -104,6 +118,29 @@ def _upsert(original):
 
     upsert_dataset_status.spy_bench_patch = True
     return upsert_dataset_status
+
+
+_refused: set[tuple[str, str, str]] = set()
+"""(run_dir, model, dataset) combinations this process was refused: another run writes them."""
+
+
+def _lock_file(run_dir, model_name: str, dataset_name: str) -> Path:
+    prediction = _attempt_file(run_dir, model_name, dataset_name)
+    return prediction.with_name(prediction.name.removesuffix(SUFFIX) + ".lock")
+
+
+def _take_writer_lock(run_dir, model_name: str, dataset_name: str) -> None:
+    """Hold the prediction file's lock, or raise LockHeld (exit status 2) naming the run that holds it."""
+    try:
+        writer_lock.acquire(
+            _lock_file(run_dir, model_name, dataset_name),
+            f"{model_name} on {dataset_name} in {run_dir}",
+            "Two runs must not write one prediction file: wait for that run to end and run this command again, "
+            "or give this one another --work-dir. Nothing of this dataset was changed by this run.",
+        )
+    except writer_lock.LockHeld:
+        _refused.add((str(run_dir), model_name, dataset_name))
+        raise
 
 
 def _attempt_file(run_dir, model_name: str, dataset_name: str) -> Path:
