@@ -208,11 +208,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    from .bench.build import check_images, write_datasets
-    from .bench.release import check_scenarios, load_label2text, load_release, load_scenarios
+    from .bench.build import check_image_paths, check_images, write_datasets
+    from .bench.release import InvalidRelease, check_scenarios, load_label2text, load_release, load_scenarios
 
     label2text = load_label2text(args.label2text) if args.label2text else {}
-    items = load_release(args.questions, label2text)
+    try:
+        items = load_release(args.questions, label2text)
+    except InvalidRelease as err:  # with the images of every item, in the same round
+        raise SpyDataError(err.problems + check_image_paths(err.images, args.images, str(args.questions))) from None
     problems = check_images(items, args.images, str(args.questions))
     if args.scenarios:
         problems += check_scenarios(items, load_scenarios(args.scenarios), str(args.questions))

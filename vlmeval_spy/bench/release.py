@@ -99,18 +99,30 @@ def load_release(
     return parse_release(data, str(path), label2text or {}, kind)
 
 
+class InvalidRelease(SpyDataError):
+    """Every problem of a release file, with the image of each item that names one (`images`: item name ->
+    image_path), so that the images are checked in the same round."""
+
+    def __init__(self, problems: list[Problem], images: dict[str, str]):
+        super().__init__(problems)
+        self.images = images
+
+
 def parse_release(data: Any, file: str, label2text: Mapping[str, str], kind: Kind = "benchmark") -> list[Item]:
-    """Validate already-parsed release data; raises SpyDataError listing every problem."""
+    """Validate already-parsed release data; raises InvalidRelease listing every problem."""
     key = LIST_KEYS[kind]
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise SpyDataError([Problem(file, f'expected an object with a list under "{key}"', field=key)])
     problems: list[Problem] = []
     items: list[Item] = []
     seen: set[str] = set()
+    images: dict[str, str] = {}
     for position, raw in enumerate(data[key]):
         checker = _ItemChecker(raw, position, file, label2text, kind)
         item = checker.build()
         problems.extend(checker.problems)
+        if checker.image_path:
+            images[checker.name] = checker.image_path
         if item is None:
             continue
         if item.benchmark_id in seen:
@@ -118,7 +130,7 @@ def parse_release(data: Any, file: str, label2text: Mapping[str, str], kind: Kin
         seen.add(item.benchmark_id)
         items.append(item)
     if problems:
-        raise SpyDataError(problems)
+        raise InvalidRelease(problems, images)
     return items
 
 
@@ -153,6 +165,7 @@ class _ItemChecker:
         self.raw, self.file, self.kind = raw, file, kind
         self.global_text = label2text
         self.problems: list[Problem] = []
+        self.image_path = ""
         bid = raw.get("benchmark_id") if isinstance(raw, dict) else None
         self.name = bid if isinstance(bid, str) and bid else f"#{position}"
 
@@ -174,6 +187,7 @@ class _ItemChecker:
         texts = {
             f: self.string(qi, f, f"question_item.{f}") for f in ("question_id", "image_path", "question", *answers)
         }
+        self.image_path = texts["image_path"]
         text = self.label_texts()
         templates = self.templates()
         other = self.other_labels()
