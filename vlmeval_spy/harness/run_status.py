@@ -51,6 +51,10 @@ from .run_exit import status_of
 FAILED_STATUS = "failed"
 """The `status` of a failed SPY-Bench dataset in status.json (VLMEvalKit itself writes `done`)."""
 STALE_FIELDS = ("metrics", "primary_metric")
+INVALID_DATASET = "invalid_dataset"
+"""The `skip_reason` run.py records for a dataset `build_dataset` could not build."""
+_close_names: dict[str, list[str]] = {}
+"""Unknown dataset name -> the known names close to it, for the run's summary."""
 
 
 def record_result(eval_file: str, judging: dict) -> None:
@@ -96,6 +100,9 @@ def install() -> None:
 def _upsert(original):
     @functools.wraps(original)
     def upsert_dataset_status(run_dir, model_name, dataset_name, status=None, **fields):
+        if fields.get("skip_reason") == INVALID_DATASET and _close_names.get(dataset_name):
+            # The run's summary prints the reason: with the names the user may have meant.
+            fields["skip_reason"] = f"{INVALID_DATASET} (did you mean: {', '.join(_close_names[dataset_name])}?)"
         if not is_spy_dataset(dataset_name):
             return original(run_dir, model_name, dataset_name, status=status, **fields)
         combination = (str(run_dir), model_name, dataset_name)
@@ -215,6 +222,7 @@ def _build_dataset(original):
 def _unknown_dataset(name: str) -> str:
     names = importlib.import_module("vlmeval.dataset").SUPPORTED_DATASETS
     close = difflib.get_close_matches(name, [str(n) for n in names], n=5, cutoff=0.6)
+    _close_names[name] = close
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return (
         f"dataset {name!r} cannot be built: VLMEvalKit does not know it and no TSV of that name is in $LMUData.{hint}"
