@@ -62,6 +62,8 @@ DEFAULT_MAX_BODY_MB = 32.0
 """Room for a few full-size photographs as base64 data URLs; with `--max-queue` it bounds what requests hold."""
 RETRY_AFTER_S = 1
 MIB = 1 << 20
+MAX_CHARS_PER_TOKEN = 32
+"""More characters than any token of a chat tokenizer holds: beyond `limit` times this, no counting is needed."""
 
 
 class BadRequest(ValueError):
@@ -353,9 +355,17 @@ async def check_prompt(
     conversation: list[dict],
     images: list[Image.Image],
 ) -> None:
-    """400 when the prompt has more tokens than `limit` (counted off the event loop)."""
+    """400 when the prompt has more tokens than `limit` (counted off the event loop); a text far too long for
+    any tokenizer to fit in `limit` is refused without counting (that alone can take seconds and much memory)."""
     if count is None or limit is None:
         return
+    chars = sum(len(part.get("text", "")) for message in conversation for part in message["content"])
+    if chars > limit * MAX_CHARS_PER_TOKEN:
+        raise HTTPException(
+            400,
+            f"the prompt has {chars} characters of text, more than {limit} tokens can hold (at most "
+            f"{MAX_CHARS_PER_TOKEN} characters a token; --max-prompt-tokens)",
+        )
     tokens = await asyncio.to_thread(count, conversation, images)
     if tokens > limit:
         raise HTTPException(400, f"the prompt has {tokens} tokens, more than the {limit} allowed (--max-prompt-tokens)")
