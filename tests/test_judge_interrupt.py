@@ -5,6 +5,7 @@ the rest (issue 28)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness_run import start_vlmeval_run
+from harness_run import SPY_BENCH, run_module, start_module, start_vlmeval_run
 from judge_server import JudgeServer
 from vlmeval_spy.common import exit_status
 from vlmeval_spy.judge.cache import CACHE_NAME
@@ -86,3 +87,32 @@ def test_a_signal_while_the_judge_works_stops_it_and_a_rerun_sends_only_the_rest
         assert rerun.returncode == 0, (out + (err or ""))[-3000:]
         assert server.requests - before == DISTINCT - kept
     assert cached(tmp_path) == DISTINCT
+
+
+def test_ctrl_c_stops_spy_bench_judge_and_a_rerun_sends_only_the_rest(tmp_path):
+    records = tmp_path / "records.jsonl"
+    rows = [
+        {"benchmark_id": f"b{i}", "label": "a1_age_approx", "is_privacy": 1, "scenario": None}
+        | {"attribute": "age", "question": "How old is she?", "response": f"About {20 + i}."}
+        for i in range(12)
+    ]
+    records.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "judged.jsonl"
+    with JudgeServer(latency=1.0) as server:
+        args = ["judge", str(records), "--judge", "gpt-4o", "--judge-base-url", server.base_url]
+        args += ["--judge-key", "sk-test", "--nproc", str(NPROC), "-o", str(out)]
+        run = start_module(SPY_BENCH, args)
+        wait_for(lambda: server.requests >= 3 or run.poll() is not None, "3 judge requests")
+        run.send_signal(signal.SIGINT)
+        sent = server.requests
+        stdout, stderr = run.communicate(timeout=120)
+        assert run.returncode == exit_status.INTERRUPTED, (stdout + (stderr or ""))[-3000:]
+        assert "Traceback" not in stdout + (stderr or "") and "interrupted (Ctrl-C)" in (stderr or "")
+        assert server.requests <= sent + NPROC and not out.exists()
+        with sqlite3.connect(tmp_path / CACHE_NAME) as db:
+            kept = db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
+        assert kept >= len(server.answered) - NPROC
+        server.latency = 0.0
+        before = server.requests
+        assert run_module(SPY_BENCH, args).returncode == 0
+        assert server.requests - before == len(rows) - kept
