@@ -99,7 +99,8 @@ def _known_failure(record: logging.LogRecord, error: BaseException) -> None:
 
 def _excepthook(previous):
     def hook(kind, error, traceback) -> None:
-        if isinstance(error, KeyboardInterrupt):  # the user asked to stop: no traceback
+        if isinstance(error, KeyboardInterrupt) and signal.getsignal(signal.SIGINT) is _interrupted:
+            # the user asked a SPY-Bench run to stop: no traceback
             exit_status.record(exit_status.INTERRUPTED)
             print(f"SPY-Bench: {INTERRUPTED}", file=sys.stderr)
             return

@@ -61,6 +61,7 @@ DEFAULT_REQUEST_TIMEOUT_S = 540.0
 DEFAULT_MAX_BODY_MB = 32.0
 """Room for a few full-size photographs as base64 data URLs; with `--max-queue` it bounds what requests hold."""
 RETRY_AFTER_S = 1
+DEADLINE_GRACE_S = 1.0
 MIB = 1 << 20
 MAX_CHARS_PER_TOKEN = 32
 """More characters than any token of a chat tokenizer holds: beyond `limit` times this, no counting is needed."""
@@ -79,11 +80,12 @@ class WorkerDied(RuntimeError):
 
 
 class Job(Future):
-    """A request's future answer, with the time after which nobody waits for it."""
+    """A request's future answer, with the time after which nobody waits for it. Its handler abandons it when
+    it answers 504; the deadline, a little later, is the backstop should that never happen."""
 
     def __init__(self, timeout_s: float | None = None):
         super().__init__()
-        self.deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self.deadline = None if timeout_s is None else time.monotonic() + timeout_s + DEADLINE_GRACE_S
         self.abandoned = threading.Event()
 
     def abandon(self) -> None:
