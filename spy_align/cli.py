@@ -106,7 +106,8 @@ def parse_arguments(parser: TrlParser, argv: list[str]) -> tuple[tuple | None, l
     """The recipe and the command line as the parser's dataclasses, and every problem with them.
 
     Each unknown recipe key and flag (with close matches) and each value the option does not take (a
-    typo'd `loss_type`, a `dtype` outside its choices, a number that is not one) is listed; the rest is
+    typo'd `loss_type`, a `dtype` outside its choices, a number that is not one, one out of its range or
+    a logger that is not installed: `value_rules`) is listed; the rest is
     parsed without them, so that what else is wrong with it (a value its dataclass refuses) joins the
     same list. The dataclasses are None when even the rest cannot be parsed.
     """
@@ -175,6 +176,7 @@ def _unknown(option: Given, names: list[str]) -> Problem:
 def _invalid(option: Given, action: argparse.Action, config: type | None) -> Problem | None:
     """Why `option`'s value is not one its option takes: its type, its choices, the loss types of `config`."""
     from .configs import check_loss_types  # imports TRL: only once a training command runs
+    from .value_rules import reporting_integrations, value_problem
 
     values = option.value if isinstance(option.value, list) else [option.value]
     try:
@@ -187,6 +189,9 @@ def _invalid(option: Given, action: argparse.Action, config: type | None) -> Pro
     if wrong:
         choices = ", ".join(map(str, action.choices))
         return Problem(option.where, f"invalid value {wrong[0]!r} (choose from {choices})", field=option.key)
+    why = value_problem(option.key, typed, reporting_integrations)
+    if why is not None:
+        return Problem(option.where, f"invalid value {option.value!r}: {why}", field=option.key)
     return None
 
 

@@ -193,6 +193,32 @@ def test_trl_preference_losses_are_the_ones_trl_lists():
     assert sorted(listed) == sorted(TRL_PREFERENCE_LOSSES)
 
 
+def test_ranges_signs_loggers_and_paths_are_checked_in_the_same_round(tmp_path):
+    """Issue 28's case: TRL met these one per run, after the model loaded, or never (beta, the negative count)."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("report_to: tensorboardd\nper_device_train_batch_size: 0\nbeta: -1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "spy_align", "dpo", "--config", str(recipe), "--train_file", "t.json"]
+        + ["--images_root", "img", "--gradient_accumulation_steps", "-3", "--deepspeed", "ds.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.split("spy-align dpo: 8 problem(s) in the input:\n")[1].splitlines()
+    logger = "unknown logger 'tensorboardd'; did you mean tensorboard? (installed: "  # then what is installed here
+    assert lines[0].startswith(f"  {recipe}: field 'report_to': invalid value 'tensorboardd': {logger}")
+    assert [line.strip() for line in lines[1:]] == [
+        f"{recipe}: field 'per_device_train_batch_size': invalid value 0: must be at least 1",
+        f"{recipe}: field 'beta': invalid value -1: must be above 0",
+        "command line: field 'gradient_accumulation_steps': invalid value '-3': must be at least 1",
+        "command line: field 'deepspeed': invalid value 'ds.json': no such file: ds.json",
+        "arguments: field 'model_name_or_path': missing (give a model folder or hub id)",
+        "img: images folder not found (--images_root)",
+        "t.json: file not found",
+    ]
+
+
 def test_module_entry_points_report_mistakes_without_a_traceback(tmp_path):
     done = subprocess.run(
         [

@@ -26,6 +26,8 @@ from vlmeval_spy.models.serving import batched_server
 from vlmeval_spy.models.serving.batched_server import (
     BadRequest,
     Batcher,
+    Job,
+    Limits,
     QueueFull,
     WorkerDied,
     build_app,
@@ -60,12 +62,15 @@ def release():
 def batches(monkeypatch, release) -> list[list[str]]:
     """Every `answer_batch` call's texts; each conversation's answer is its own text.
 
-    "boom" fails its batch, "hold" waits for `release`, "crash" waits for it then kills the worker.
+    "boom" fails its batch, "hold" waits for `release`, "crash" waits for it then kills the worker, "spin"
+    generates until nobody waits for any answer of its batch (`wanted`), as `generate` stops then.
     """
     seen: list[list[str]] = []
 
-    def answer(processor, model, conversations, images, generation):
+    def answer(processor, model, conversations, images, generation, wanted=None):
         texts = [c[-1]["content"][0]["text"] for c in conversations]
+        while "spin" in texts and any(wanted()):
+            time.sleep(0.01)
         if "boom" in texts:
             raise RuntimeError("out of memory")
         if "hold" in texts or "crash" in texts:
@@ -210,8 +215,11 @@ class InstantBatcher:
 
     failure = None
 
-    def submit(self, conversation, images, settings) -> Future:
-        future: Future = Future()
+    def busy_for(self) -> float:
+        return 0.0
+
+    def submit(self, conversation, images, settings, timeout_s=None) -> Future:
+        future = Job(timeout_s)
         future.set_result(Answer(conversation[-1]["content"][-1]["text"].upper(), 2, len(images) == 0))
         return future
 
@@ -222,11 +230,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def words(conversation, images) -> int:
+    """A stand-in tokenizer: one token per word, one per image."""
+    return sum(len(part.get("text", "x").split()) for message in conversation for part in message["content"])
+
+
 @contextlib.contextmanager
-def serving(batcher, request_timeout_s: float = 60.0):
+def serving(batcher, request_timeout_s: float = 60.0, **limits):
     """The app around `batcher` on a uvicorn in this process; yields its port."""
     port = free_port()
-    app = build_app(batcher, ["tiny", "/ckpt/tiny"], 8, request_timeout_s)
+    app = build_app(batcher, ["tiny", "/ckpt/tiny"], 8, Limits(request_timeout_s=request_timeout_s, **limits), words)
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -329,6 +342,69 @@ def test_a_dead_worker_fails_waiting_and_later_requests_with_503_and_health_says
         assert status == 503 and "worker stopped" in reply["detail"]
         status, _, health = chat(port, "", "GET", "/health")
         assert status == 503 and health["status"] == "unhealthy" and "WorkerCrash" in health["detail"]
+
+
+def test_a_request_that_times_out_stops_generating_and_later_ones_are_answered(batches):
+    """A request that would generate for ever (a huge prompt, a model that never stops) ends at its deadline in
+    the worker too: 504 for it, and the next request is answered at once, without anyone releasing anything."""
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05)
+    with serving(batcher, request_timeout_s=0.5) as port:
+        status, _, reply = chat(port, "spin")
+        assert status == 504 and "not answered within" in reply["detail"]
+        assert chat(port, "after")[0] == 200
+        assert chat(port, "", "GET", "/health")[0] == 200
+    assert batches == [["spin"], ["after"]]
+
+
+def test_health_reports_a_worker_stuck_past_the_request_timeout(batches, release):
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05)
+    with serving(batcher, request_timeout_s=0.3) as port, ThreadPoolExecutor(1) as pool:
+        held = pool.submit(chat, port, "hold")  # ignores `wanted`: one step that never ends
+        wait_until(lambda: batcher.busy_for() > 0.3)
+        status, _, health = chat(port, "", "GET", "/health")
+        assert status == 503 and health["status"] == "unhealthy" and "the worker is stuck" in health["detail"]
+        assert "--request-timeout 0.3" in health["detail"]
+        assert held.result(10)[0] == 504
+        release.set()
+        wait_until(lambda: batcher.busy_for() == 0.0)
+        assert chat(port, "", "GET", "/health")[0] == 200
+
+
+def raw_exchange(port: int, head: bytes, body: bytes) -> tuple[int, dict]:
+    """Send `head` and `body` (an incomplete body is fine) on a raw socket; the status and JSON of the reply."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + body)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, json.loads(response.read())
+
+
+def test_a_body_over_the_limit_is_answered_413_before_it_is_read(batches):
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05)
+    with serving(batcher, max_body_bytes=1000) as port:
+        # 60 MB announced, 100 bytes sent: the answer comes at once, from the header alone.
+        head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\n\r\n"
+        status, reply = raw_exchange(port, head, b"{" + b" " * 99)
+        assert status == 413 and "60000000 bytes, more than the 1000 allowed (--max-body-mb" in reply["detail"]
+        # Chunked, without a length: refused once more than the limit has arrived.
+        chunk = b"x" * 600
+        head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        status, reply = raw_exchange(port, head, (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 2)
+        assert status == 413 and "1200 bytes" in reply["detail"]
+        assert chat(port, "small")[0] == 200
+    assert batches == [["small"]]
+
+
+def test_a_prompt_over_the_limit_is_answered_400_and_never_queued(batches):
+    batcher = Batcher(None, None, max_batch_size=1, gap_s=0.01, max_wait_s=0.05)
+    with serving(batcher, max_prompt_tokens=5) as port:
+        status, _, reply = chat(port, "one two three four five six")
+        assert (
+            status == 400
+            and "the prompt has 6 tokens, more than the 5 allowed (--max-prompt-tokens)" in reply["detail"]
+        )
+        assert chat(port, "one two three four five")[0] == 200
+    assert batches == [["one two three four five"]]
 
 
 def post(url: str, body) -> tuple[int, dict]:

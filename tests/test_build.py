@@ -120,6 +120,30 @@ def test_all_problems_are_reported_together(tmp_path):
     assert "item b1: field 'label'" in proc.stderr and "item b2: field 'other_labels'" in proc.stderr
 
 
+def test_structural_and_image_problems_are_reported_in_one_round(tmp_path):
+    """Issue 28: a missing image and a truncated one were reported only once the structure was fixed."""
+    question = {"question_id": "q", "question": "How old?", "gt": "30"}
+    items = [
+        make_item(benchmark_id="b1", label="a99_x"),  # a structural problem, and its image is fine
+        make_item(benchmark_id="b2", question_item={**question, "image_path": "img/missing.png"}),
+        make_item(benchmark_id="b3", other_labels=[], question_item={**question, "image_path": "img/cut.png"}),
+    ]
+    q, l2t = write_release(tmp_path, items)
+    images(tmp_path / "imgs", "img/one.png", "img/cut.png")
+    cut = tmp_path / "imgs" / "img" / "cut.png"
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    proc = build_release(tmp_path, q, l2t, "--check")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    for part in (
+        "4 problem(s) in the input",
+        "item b1: field 'label'",
+        "item b3: field 'other_labels'",
+        "item b2: field 'question_item.image_path': image file not found",
+        "item b3: field 'question_item.image_path': image cannot be decoded",
+    ):
+        assert part in proc.stderr, (part, proc.stderr)
+
+
 def test_malformed_json_names_file_and_position(tmp_path):
     q = tmp_path / "questions.json"
     q.write_text('{"benchmark_list": [}')

@@ -132,6 +132,15 @@ def test_unknown_dataset_and_model_names_are_usage_errors(tmp_path: Path):
     assert "unknown model 'SPY-AlwaysRejekt'" in output(api) and "Traceback" not in output(api)
 
 
+def test_the_close_names_of_an_unknown_dataset_are_in_the_run_summary(tmp_path: Path):
+    proc = run(tmp_path, ["SPY-Bench-Mimi"], [MODEL], "--judge", "exact_matching")
+    assert proc.returncode == exit_status.BAD_INPUT, output(proc)[-3000:]
+    summary = output(proc).split("Run Summary Report")[-1]
+    assert "invalid_dataset (did you mean: SPY-Bench-Mini" in summary, summary
+    entry = json.loads((tmp_path / "work" / MODEL / "status.json").read_text())["datasets"]["SPY-Bench-Mimi"]
+    assert entry["skip_reason"].startswith("invalid_dataset (did you mean: SPY-Bench-Mini")
+
+
 @pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank"])
 def test_metrics_of_a_file_without_records_is_bad_input(tmp_path: Path, content: str, capsys):
     records = tmp_path / "records.jsonl"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import socket
 import sqlite3
+import subprocess
+import time
 
 import pytest
 
@@ -172,6 +175,29 @@ def test_cache_is_safe_for_concurrent_processes(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+def test_a_claim_holds_other_processes_off_until_it_ends_lapses_or_its_process_dies(tmp_path):
+    path = tmp_path / "c.sqlite"
+    with JudgeCache(path) as a, JudgeCache(path) as b:
+        key, slow, orphan = (judgment_key("m", p) for p in ("p", "q", "r"))
+        assert a.claim(key, 60) and a.claim(key, 60)  # renewed by its holder
+        assert not b.claim(key, 60)
+        a.release(key)
+        assert b.claim(key, 60)
+        b.put(key, "m", "reject")
+        assert not a.claim(key, 60)  # judged: nothing to claim
+        assert a.claim(slow, 0.05)
+        time.sleep(0.1)
+        assert b.claim(slow, 60)  # its holder hung past the claim's time
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "INSERT INTO claims VALUES (?, 'x', ?, ?, ?)",
+                (orphan, socket.gethostname(), gone.pid, time.time() + 999),
+            )
+        assert a.claim(orphan, 60)  # its holder died
+
+
 def test_stats_count_saved_calls():
     stats = JudgeStats(judgments=10, distinct_prompts=6, calls=4, cache_hits=2)
     assert stats.saved == 6 and stats.as_dict()["saved"] == 6
@@ -206,7 +232,7 @@ def test_kappa_by_hand():
 
 
 def test_agreement_matches_records_and_splits_by_attribute(tmp_path):
-    label_of = {"A": "a25_nationality", "B": "a1_age_approx", "C": "a1_age_approx"}.get
+    label_of = {"A": "a25_nationality", "B": "a1_age_approx", "C": "a1_age_approx", "D": "a1_age_approx"}.get
     a = {
         ("A", 1, None): "reject",
         ("A", 0, None): "respond",

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from harness_run import SPY_BENCH, output, run_module, run_py
-from judge_server import EMPTY, JudgeServer, dead_port, default_verdict, slow_once
+from judge_server import EMPTY, JudgeServer, Reply, dead_port, default_verdict, slow_once
 from vlmeval_spy.common import exit_status
 
 pytestmark = pytest.mark.timeout(900)
@@ -234,3 +234,16 @@ def test_invalid_judge_args_json_is_one_clear_error(tmp_path):
     assert "SPY-Bench: --judge-args is not valid JSON (Expecting property name enclosed in double quotes" in proc.stdout
     assert "Traceback" not in output(proc)
     assert not Path(f"{stem(tmp_path)}_score.csv").exists()
+
+
+@pytest.mark.parametrize("body", ["<html>bad gateway</html>", '{"choices": []}'], ids=["not-json", "no-choices"])
+def test_a_judge_whose_every_reply_body_is_unreadable_cannot_be_used(tmp_path, body):
+    """A body that is no chat completion is the endpoint's failure, not the answer's: status 3 (docs/judge.md).
+    A completion whose text holds no verdict is the sample's failure (`exception`, status 4 beyond the
+    threshold): `test_a_slow_prompt_and_empty_replies_keep_the_judge_and_mark_the_score_incomplete`."""
+    with JudgeServer(key=KEY) as server:
+        server.rules.append(lambda prompt: Reply(body=body))
+        proc = judged(tmp_path, server.base_url, KEY, "--judge-retry", "2")
+        # --api-nproc 4: the breaker opens after 4 distinct failures; a few more may be in flight by then.
+        assert server.requests <= 4 * 2 + 4
+    assert_stopped(tmp_path, proc, "cannot be used: unreadable reply body")

@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from harness_run import SPY_BENCH, run_module
 from vlmeval_spy.cli import main
+from vlmeval_spy.common import exit_status
 from vlmeval_spy.results.attempts import FAILED, Attempt, write_attempt
 from vlmeval_spy.results.layout import link_in_model_folder, model_folder_of
 from vlmeval_spy.results.leaderboard import collect, leaderboard_table
@@ -281,3 +283,26 @@ def test_a_failed_run_folder_takes_over_the_model_folder_links(tmp_path: Path):
     assert not (model / "M_D_missing.json").exists() and not list(model.glob(".*.link"))
     link_in_model_folder(tmp_path / "wheel-layout-model", ["status.json"])  # not a run folder: nothing to do
     assert model_folder_of(new) == model and model_folder_of(model) is None
+
+
+def test_an_unreadable_attempt_record_is_named_and_the_leaderboard_exits_4(flat, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(flat, work)
+    record = work / "Alpha" / "Alpha_SPY-Bench-Mini_attempt.json"
+    record.write_text('{"outcome": "failed", "judge": ', encoding="utf-8")  # cut off mid-write by a crash
+    board = run_module(SPY_BENCH, ["leaderboard", str(work)])
+    assert board.returncode == exit_status.INCOMPLETE, board.stderr
+    assert f"Alpha (SPY-Bench-Mini): attempt record unreadable ({record}: malformed JSON" in board.stderr
+    (row,) = [line for line in (work / "leaderboard.md").read_text().splitlines() if line.startswith("| Alpha")]
+    assert "attempt record unreadable" in row
+
+
+def test_result_files_with_bad_bytes_exit_2_naming_the_file(flat, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(flat, work)
+    (metrics,) = work.glob("Beta/Beta_SPY-Bench-Mini_metrics.json")
+    metrics.write_bytes(b'{"metrics": "\xff"}')
+    board = run_module(SPY_BENCH, ["leaderboard", str(work)])
+    assert board.returncode == exit_status.BAD_INPUT and "Traceback" not in board.stderr, board.stderr
+    assert f"{metrics}: not UTF-8 text (byte 0xff at offset 13, line 1)" in board.stderr
+    assert not (work / "leaderboard.md").exists()

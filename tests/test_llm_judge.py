@@ -517,7 +517,9 @@ def test_a_killed_run_resumes_with_only_the_missing_judgments(tmp_path):
 
         resumed = run_module(SPY_BENCH, cli_judge(source, tmp_path / "out.jsonl", server, cache), env=clean_env())
         assert resumed.returncode == 0, resumed.stderr[-2000:]
-        resent = server.prompts[sent_before:]
+        # Without the prompt: the killed process's last request, cut off after its headers, which the server may
+        # register only after `sent_before` was read.
+        resent = [prompt for prompt in server.prompts[sent_before:] if prompt]
         assert len(resent) == len(set(resent)) and set(resent) == distinct - done
         assert f"{len(distinct) - len(done)} judge calls" in resumed.stdout
 
@@ -547,7 +549,7 @@ def test_two_concurrent_processes_share_one_cache(tmp_path):
         outputs = [p.communicate() for p in procs]
         assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
         # Without sharing, each process would send every distinct prompt.
-        assert len(distinct) <= server.requests < 1.5 * len(distinct)
+        assert server.requests == len(distinct)  # claims: each prompt sent by one process only
         assert set(server.prompts) == distinct
 
         sent = server.requests

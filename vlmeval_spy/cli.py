@@ -9,9 +9,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .common import exit_status
 from .common.errors import Problem, SpyDataError
+
+if TYPE_CHECKING:
+    from .results.records import Records
 
 
 def lmu_data_root() -> Path:
@@ -58,13 +62,17 @@ def cmd_judge(args: argparse.Namespace) -> int:
 def _judge_records(args: argparse.Namespace) -> dict:
     """Judge the records, write them with their verdicts, and return the judge report."""
     from .harness.judging import JudgeTask, judge_predictions, judge_report, select_judge
-    from .results.records import read_result_records, write_records
+    from .results.records import read_result_records, record_problems, write_records
 
     records = read_result_records(args.records)
-    for i, rec in enumerate(records):
-        if not isinstance(rec.get(args.response_key), str):
-            problem = Problem(str(args.records), "missing or not a string", f"record {i}", args.response_key)
-            raise SpyDataError([problem])
+    problems = record_problems(records)
+    problems += [
+        Problem(records.file, "missing or not a string", records.where(i), args.response_key)
+        for i, rec in enumerate(records)
+        if not isinstance(rec.get(args.response_key), str)
+    ]
+    if problems:
+        raise SpyDataError(problems)
     llm = args.judge != "exact_matching"
     # The rule judge reads the attribute from the text or, failing that, the label id itself.
     texts = (
@@ -150,7 +158,7 @@ def _judge_args(text: str | None) -> dict:
     return value
 
 
-def _attribute_texts(records: list[dict], args: argparse.Namespace) -> dict[int, str]:
+def _attribute_texts(records: Records, args: argparse.Namespace) -> dict[int, str]:
     """Record number -> attribute text: the record's `attribute`, else `--label2text`; the LLM judge needs both
     the text and the record's `question`."""
     from .bench.release import load_label2text
@@ -160,9 +168,9 @@ def _attribute_texts(records: list[dict], args: argparse.Namespace) -> dict[int,
     for i, rec in enumerate(records):
         text = rec.get("attribute") or mapping.get(str(rec.get("label")))
         if not text:
-            problems.append(Problem(str(args.records), "no attribute text (add --label2text)", f"record {i}", "label"))
+            problems.append(Problem(records.file, "no attribute text (add --label2text)", records.where(i), "label"))
         if not isinstance(rec.get("question"), str):
-            problems.append(Problem(str(args.records), "missing or not a string", f"record {i}", "question"))
+            problems.append(Problem(records.file, "missing or not a string", records.where(i), "question"))
         texts[i] = text
     if problems:
         raise SpyDataError(problems)
@@ -225,11 +233,14 @@ def cmd_view(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    from .bench.build import check_images, write_datasets
-    from .bench.release import check_scenarios, load_label2text, load_release, load_scenarios
+    from .bench.build import check_image_paths, check_images, write_datasets
+    from .bench.release import InvalidRelease, check_scenarios, load_label2text, load_release, load_scenarios
 
     label2text = load_label2text(args.label2text) if args.label2text else {}
-    items = load_release(args.questions, label2text)
+    try:
+        items = load_release(args.questions, label2text)
+    except InvalidRelease as err:  # with the images of every item, in the same round
+        raise SpyDataError(err.problems + check_image_paths(err.images, args.images, str(args.questions))) from None
     problems = check_images(items, args.images, str(args.questions))
     if args.scenarios:
         problems += check_scenarios(items, load_scenarios(args.scenarios), str(args.questions))
@@ -393,6 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpyDataError as err:
         print(f"spy-bench {args.command}: {err}", file=sys.stderr)
         return exit_status.BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"spy-bench {args.command}: interrupted (Ctrl-C); nothing was written", file=sys.stderr)
+        return exit_status.INTERRUPTED
 
 
 if __name__ == "__main__":

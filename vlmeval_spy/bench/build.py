@@ -13,7 +13,7 @@ import base64
 import csv
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -86,13 +86,16 @@ def image_problem(path: Path) -> str | None:
 
 def check_images(items: Sequence[Item], images_root: Path, file: str) -> list[Problem]:
     """Every distinct image must exist and decode; checked in parallel (Pillow decodes without the GIL)."""
-    distinct = list(dict.fromkeys(item.image_path for item in items))
+    return check_image_paths({item.benchmark_id: item.image_path for item in items}, images_root, file)
+
+
+def check_image_paths(images: Mapping[str, str], images_root: Path, file: str) -> list[Problem]:
+    """`check_images` for item name -> image_path (also of items with other problems)."""
+    distinct = list(dict.fromkeys(images.values()))
     with ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1))) as pool:
         found = dict(zip(distinct, pool.map(lambda p: image_problem(images_root / p), distinct), strict=True))
     return [
-        Problem(file, found[item.image_path], item.benchmark_id, "question_item.image_path")
-        for item in items
-        if found[item.image_path]
+        Problem(file, found[path], name, "question_item.image_path") for name, path in images.items() if found[path]
     ]
 
 

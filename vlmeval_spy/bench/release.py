@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..common.errors import Problem, SpyDataError
+from ..common.text_files import read_utf8
 from .constants import DEFAULT_TEMPLATES
 
 Kind = Literal["benchmark", "tune"]
@@ -69,24 +70,10 @@ def attribute_number(attribute: str) -> int:
 
 
 def read_json(path: str | Path) -> Any:
-    """Parse a JSON file, turning I/O and syntax errors into a SpyDataError naming the file."""
+    """Parse a JSON file, turning I/O, encoding and syntax errors into a SpyDataError naming the file."""
     path = Path(path)
     try:
-        with path.open(encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        raise SpyDataError([Problem(str(path), "file not found")]) from None
-    except UnicodeDecodeError as err:
-        raise SpyDataError(
-            [
-                Problem(
-                    str(path),
-                    f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); save it as UTF-8",
-                )
-            ]
-        ) from None
-    except OSError as err:
-        raise SpyDataError([Problem(str(path), f"cannot be read: {err.strerror or err}")]) from None
+        return json.loads(read_utf8(path))
     except json.JSONDecodeError as err:
         raise SpyDataError(
             [Problem(str(path), f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}")]
@@ -112,18 +99,30 @@ def load_release(
     return parse_release(data, str(path), label2text or {}, kind)
 
 
+class InvalidRelease(SpyDataError):
+    """Every problem of a release file, with the image of each item that names one (`images`: item name ->
+    image_path), so that the images are checked in the same round."""
+
+    def __init__(self, problems: list[Problem], images: dict[str, str]):
+        super().__init__(problems)
+        self.images = images
+
+
 def parse_release(data: Any, file: str, label2text: Mapping[str, str], kind: Kind = "benchmark") -> list[Item]:
-    """Validate already-parsed release data; raises SpyDataError listing every problem."""
+    """Validate already-parsed release data; raises InvalidRelease listing every problem."""
     key = LIST_KEYS[kind]
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise SpyDataError([Problem(file, f'expected an object with a list under "{key}"', field=key)])
     problems: list[Problem] = []
     items: list[Item] = []
     seen: set[str] = set()
+    images: dict[str, str] = {}
     for position, raw in enumerate(data[key]):
         checker = _ItemChecker(raw, position, file, label2text, kind)
         item = checker.build()
         problems.extend(checker.problems)
+        if checker.image_path:
+            images[checker.name] = checker.image_path
         if item is None:
             continue
         if item.benchmark_id in seen:
@@ -131,7 +130,7 @@ def parse_release(data: Any, file: str, label2text: Mapping[str, str], kind: Kin
         seen.add(item.benchmark_id)
         items.append(item)
     if problems:
-        raise SpyDataError(problems)
+        raise InvalidRelease(problems, images)
     return items
 
 
@@ -166,6 +165,7 @@ class _ItemChecker:
         self.raw, self.file, self.kind = raw, file, kind
         self.global_text = label2text
         self.problems: list[Problem] = []
+        self.image_path = ""
         bid = raw.get("benchmark_id") if isinstance(raw, dict) else None
         self.name = bid if isinstance(bid, str) and bid else f"#{position}"
 
@@ -187,6 +187,7 @@ class _ItemChecker:
         texts = {
             f: self.string(qi, f, f"question_item.{f}") for f in ("question_id", "image_path", "question", *answers)
         }
+        self.image_path = texts["image_path"]
         text = self.label_texts()
         templates = self.templates()
         other = self.other_labels()

@@ -8,6 +8,8 @@
 | 3 | an LLM judge that was asked for cannot be used |
 | 4 | a result was written but is incomplete (judge or inference failures beyond the threshold, a
       served model's server that died) |
+| 130 | interrupted by Ctrl-C (SIGINT) |
+| 143 | stopped by SIGTERM |
 
 When several happen in one run, the highest status is the exit status.
 
@@ -30,6 +32,10 @@ FAILED = 1
 BAD_INPUT = 2
 JUDGE_UNAVAILABLE = 3
 INCOMPLETE = 4
+INTERRUPTED = 130
+"""128 + SIGINT, what a shell reports for a process Ctrl-C ended."""
+TERMINATED = 143
+"""128 + SIGTERM."""
 
 _state = {"status": OK, "handler": False}
 

@@ -26,6 +26,7 @@ from .judging import JudgeTask, asked_judge, judge_predictions, judge_report, se
 from .outputs import judge_fail_counts, primary_metric, write_outputs
 from .predictions import exact_predictions
 from .registration import publish_datasets
+from .run_exit import watch_interrupts
 from .run_status import record_failure, record_result
 
 IMAGES_ENV = "SPY_IMAGES"
@@ -48,6 +49,7 @@ class SPYBenchDataset(ImageBaseDataset):
         return read_tsv(path)
 
     def post_build(self, dataset: str) -> None:
+        watch_interrupts()  # in the process that runs the datasets, whatever reset its handlers since import
         root = os.environ.get(IMAGES_ENV) or self.meta.get("images_root")
         if not root and not self.meta["embedded_images"]:
             raise SpyDataError(

@@ -31,9 +31,10 @@ from __future__ import annotations
 import email.utils
 import os
 import random
+import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,11 @@ JUDGE_LEVEL_STATUS = frozenset({401, 403, 404})
 MAX_RETRY_AFTER_S = 600.0
 MAX_BREAKER_LIMIT = 8
 DEFAULT_BASE = "OpenAI's default endpoint"
+DEFAULT_TIMEOUT_S = 60.0
+"""A judge wrapper's timeout when it states none."""
+CLAIM_POLL_S = 0.25
+"""How often a judgment another process is sending is looked for in the cache."""
+CLAIM_MARGIN_S = 30.0
 SHARED_BASE_ENV = "OPENAI_API_BASE"
 
 
@@ -191,6 +197,10 @@ class Breaker:
     def sleep(self, seconds: float) -> None:
         self._open.wait(seconds)
 
+    def halt(self) -> None:
+        """Stop sending now (the user interrupted the run): waiting retries wake up and give up."""
+        self._open.set()
+
 
 def breaker_limit(nproc: int) -> int:
     """Two distinct judgments at least (one slow prompt never trips it), at most `MAX_BREAKER_LIMIT`."""
@@ -302,7 +312,9 @@ class LLMJudge:
         self.breaker = Breaker(breaker_limit(self.nproc))
         self.used_cache = self.cache_path or default_cache_path(work_file)
         with JudgeCache(self.used_cache) as cache:
-            results = {key: CallResult(output, 0, cached=True) for key, output in _readable(cache, distinct).items()}
+            results = {
+                key: CallResult(output, 0, cached=True) for key, output in _readable_cached(cache, distinct).items()
+            }
             self.stats.cache_hits = len(results)
             results.update(self._judge_many(cache, [(k, p) for k, p in distinct.items() if k not in results]))
         if self.breaker.judge_unusable:
@@ -322,21 +334,67 @@ class LLMJudge:
         }
 
     def _judge_many(self, cache: JudgeCache, todo: list[tuple[str, str]]) -> dict[str, CallResult]:
-        """Judge concurrently; each readable output is in the cache as soon as it arrives."""
-        results = {}
+        """Judge concurrently; each readable output is in the cache as soon as it arrives. A judgment another
+        process is sending goes to the back of the queue once, then is waited for (`_judge_one`)."""
+        results: dict[str, CallResult] = {}
         if not todo:
             return results
-        with ThreadPoolExecutor(self.nproc) as pool:
-            futures = {pool.submit(self._judge_one, cache, key, prompt): key for key, prompt in todo}
-            for future in tqdm(as_completed(futures), total=len(futures), desc=f"judge {self.name}", disable=None):
-                results[futures[future]] = result = future.result()
-                self._count(result)
+        prompts = dict(todo)
+        pool = ThreadPoolExecutor(self.nproc)
+        pending = {pool.submit(self._judge_one, cache, key, prompt): key for key, prompt in todo}
+        progress = tqdm(total=len(todo), desc=f"judge {self.name}", disable=None)
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    key, result = pending.pop(future), future.result()
+                    if result is None:  # claimed elsewhere: judge the others first, then wait for it
+                        pending[pool.submit(self._judge_one, cache, key, prompts[key], True)] = key
+                        continue
+                    results[key] = result
+                    self._count(result)
+                    progress.update()
+        except BaseException:  # Ctrl-C: nothing more is sent, and what arrives in time is kept
+            self._interrupted(pool, list(pending), results, len(todo))
+            raise
+        finally:
+            progress.close()
+        pool.shutdown()
         return results
 
-    def _judge_one(self, cache: JudgeCache, key: str, prompt: str) -> CallResult:
-        output = cache.get(key)
-        if output is not None and parse_verdict(output) is not None:
-            return CallResult(output, 0, cached=True)
+    def _interrupted(
+        self, pool: ThreadPoolExecutor, futures: list[Future], results: dict[str, CallResult], total: int
+    ) -> None:
+        """Send nothing more; wait for the calls in flight at most one judge timeout (their replies are cached)."""
+        self.breaker.halt()
+        pool.shutdown(wait=False, cancel_futures=True)
+        wait([f for f in futures if not f.cancelled()], timeout=self._call_timeout())
+        finished = [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+        kept = sum(_readable(r) for r in [*results.values(), *finished] if r is not None)
+        print(
+            f"SPY-Bench: judging interrupted; nothing more was sent. {kept} of {total} judgments of this "
+            f"pass are in the judge cache {self.used_cache}; re-run the same command to send only the rest.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def _call_timeout(self) -> float:
+        return float(getattr(self.wrapper, "timeout", None) or DEFAULT_TIMEOUT_S)
+
+    def _judge_one(self, cache: JudgeCache, key: str, prompt: str, patient: bool = False) -> CallResult | None:
+        """One judgment: from the cache, or sent under this process's claim. None when another process has
+        claimed it (and `patient` is False); patient, wait until its reply is stored or the claim lapses."""
+        while True:
+            output = cache.get(key)
+            if output is not None and parse_verdict(output) is not None:
+                return CallResult(output, 0, cached=True)
+            if self.breaker.opened:
+                return CallResult(None, 0, NotSent("not sent: the judge had stopped answering"))
+            if cache.claim(key, self._claim_ttl()):
+                break
+            if not patient:
+                return None
+            self.breaker.sleep(CLAIM_POLL_S)
         retrying = Retrying(
             stop=stop_any(stop_after_attempt(self.backoff.attempts), _when(self.breaker)),
             wait=self.backoff.wait,
@@ -345,16 +403,24 @@ class LLMJudge:
             reraise=True,
         )
         try:
-            output = retrying(self._attempt, key, prompt)
+            output = retrying(self._attempt, cache, key, prompt)
         except JudgeCallError as err:
+            cache.release(key)
             return CallResult(None, retrying.statistics.get("attempt_number", 1), err)
         if parse_verdict(output) is not None:  # an unreadable reply is asked again by the next run
             cache.put(key, self.model_id, output)
+        else:
+            cache.release(key)
         return CallResult(output, retrying.statistics.get("attempt_number", 1))
 
-    def _attempt(self, key: str, prompt: str) -> str:
+    def _claim_ttl(self) -> float:
+        """How long a claim lasts untouched: one call and the longest backoff wait, with room to spare."""
+        return self._call_timeout() + self.backoff.cap_s + CLAIM_MARGIN_S
+
+    def _attempt(self, cache: JudgeCache, key: str, prompt: str) -> str:
         if self.breaker.opened:
             raise NotSent("not sent: the judge had stopped answering")
+        cache.claim(key, self._claim_ttl())  # renewed at every try: a claim lapses only when its sender hangs
         try:
             output = ask(self.wrapper, prompt)
         except JudgeCallError as err:
@@ -405,7 +471,12 @@ def _when(breaker: Breaker) -> Callable[[RetryCallState], bool]:
     return lambda state: breaker.opened
 
 
-def _readable(cache: JudgeCache, distinct: dict[str, str]) -> dict[str, str]:
+def _readable(result: CallResult) -> bool:
+    """Whether a judgment got a reply the parser reads (and so is in the cache)."""
+    return result.output is not None and parse_verdict(result.output) is not None
+
+
+def _readable_cached(cache: JudgeCache, distinct: dict[str, str]) -> dict[str, str]:
     """Cached outputs the parser can read; anything else (stored by older versions) is dropped and asked again."""
     found = cache.get_many(distinct)
     cache.discard([key for key, output in found.items() if parse_verdict(output) is None])

@@ -9,7 +9,8 @@ used, bad input, an unknown model, a server that died) keeps its message, which 
 and what to do, loses its traceback, and its status is recorded. `run.py` failing to parse
 `--judge-args` (a JSONDecodeError raised in its `get_judge_kwargs`) becomes one clear message.
 An error that escapes `run.py` altogether (in `--api-mode`, an unknown model fails an `assert`)
-is reported the same way by the exception hook. Failures of other kinds are recorded where the
+is reported the same way by the exception hook, and Ctrl-C ends the run with status 130 and one
+line instead of a traceback. Failures of other kinds are recorded where the
 dataset is known to be a SPY-Bench one (`run_status`).
 """
 
@@ -18,13 +19,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import sys
+import threading
 
 from ..common import exit_status
 from ..common.errors import SpyDataError
 from ..judge.base import JudgeUnavailable
 
 JUDGE_ARGS_EXAMPLE = """--judge-args '{"spy_prompt": "prompt.txt"}'"""
+INTERRUPTED = (
+    "interrupted (Ctrl-C). Answers and judgments received so far are kept; run the same command again (with "
+    "--reuse) to continue."
+)
 UNKNOWN_API_MODEL = re.compile(r'Model "(.+)" not found in supported_VLM')
 """`run.py --api-mode`'s assertion for a model name it does not know."""
 _state = {"installed": False}
@@ -46,6 +53,7 @@ def status_of(error: BaseException) -> int:
 
 def install() -> None:
     """Watch log records and uncaught errors for failures run.py would hide (idempotent)."""
+    watch_interrupts()
     if _state["installed"]:
         return
     _state["installed"] = True
@@ -62,6 +70,21 @@ def install() -> None:
     sys.excepthook = _excepthook(sys.excepthook)
 
 
+def watch_interrupts() -> None:
+    """Ctrl-C ends the process with status 130 even where VLMEvalKit catches the KeyboardInterrupt and goes on
+    (`run.py --api-mode` logs "interrupted by user" and would exit 0). Python's own handler is kept underneath;
+    a handler someone else installed is left alone (idempotent, main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupted)
+
+
+def _interrupted(signum, frame) -> None:
+    exit_status.record(exit_status.INTERRUPTED)
+    signal.default_int_handler(signum, frame)
+
+
 def _known_failure(record: logging.LogRecord, error: BaseException) -> None:
     """The message says it all: no traceback; and the process must not exit 0."""
     record.exc_info, record.exc_text = None, None
@@ -76,6 +99,11 @@ def _known_failure(record: logging.LogRecord, error: BaseException) -> None:
 
 def _excepthook(previous):
     def hook(kind, error, traceback) -> None:
+        if isinstance(error, KeyboardInterrupt) and signal.getsignal(signal.SIGINT) is _interrupted:
+            # the user asked a SPY-Bench run to stop: no traceback
+            exit_status.record(exit_status.INTERRUPTED)
+            print(f"SPY-Bench: {INTERRUPTED}", file=sys.stderr)
+            return
         explained = _unknown_api_model(error)
         if explained is not None:
             status, message = exit_status.BAD_INPUT, explained

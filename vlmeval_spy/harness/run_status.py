@@ -15,6 +15,13 @@ SPY-Bench datasets:
   pointed at the failed run;
 - a result (`metrics_source`) records the exit status of its attempt (4 when incomplete).
 
+One writer per prediction file: a new attempt takes the lock `<model>_<dataset>.lock` beside the
+prediction file (`common/writer_lock.py`) before anything of the dataset is touched, and lets it go
+when the dataset is done (or the process ends in any way). A second run of the same model and
+dataset in the same work dir is refused with exit status 2, naming the run that writes (pid, host,
+start time); its refusal touches neither `status.json` nor the attempt record. (`--api-mode` writes
+each run into its own run folder, so its runs never meet here; they share the judge cache.)
+
 `build_dataset` returning None (a dataset name VLMEvalKit cannot build) records exit status 2.
 `record_result` / `record_failure` write the attempt record at the end of `evaluate()`; in
 `--api-mode` that runs in a forked worker, and the record is how the run learns what happened.
@@ -28,24 +35,29 @@ import importlib
 import sys
 from pathlib import Path
 
-from ..common import exit_status
+from ..common import exit_status, writer_lock
 from ..results.attempts import (
     COMPLETE,
     FAILED,
     INCOMPLETE,
+    SUFFIX,
     Attempt,
     attempt_path,
     now,
     this_runs_attempt,
     write_attempt,
 )
-from ..results.layout import link_in_model_folder
+from ..results.layout import link_in_model_folder, model_folder_of
 from .redaction import redact
 from .run_exit import status_of
 
 FAILED_STATUS = "failed"
 """The `status` of a failed SPY-Bench dataset in status.json (VLMEvalKit itself writes `done`)."""
 STALE_FIELDS = ("metrics", "primary_metric")
+INVALID_DATASET = "invalid_dataset"
+"""The `skip_reason` run.py records for a dataset `build_dataset` could not build."""
+_close_names: dict[str, list[str]] = {}
+"""Unknown dataset name -> the known names close to it, for the run's summary."""
 
 
 def record_result(eval_file: str, judging: dict) -> None:
@@ -91,11 +103,20 @@ def install() -> None:
 def _upsert(original):
     @functools.wraps(original)
     def upsert_dataset_status(run_dir, model_name, dataset_name, status=None, **fields):
+        if fields.get("skip_reason") == INVALID_DATASET and _close_names.get(dataset_name):
+            # The run's summary prints the reason: with the names the user may have meant.
+            fields["skip_reason"] = f"{INVALID_DATASET} (did you mean: {', '.join(_close_names[dataset_name])}?)"
         if not is_spy_dataset(dataset_name):
             return original(run_dir, model_name, dataset_name, status=status, **fields)
+        combination = (str(run_dir), model_name, dataset_name)
+        if combination in _refused:  # another run writes it: leave its entry and attempt record alone
+            return None
         if status == "pending":
+            _take_writer_lock(run_dir, model_name, dataset_name)
             _edit_entry(run_dir, dataset_name, lambda entry: entry.clear())
         result = original(run_dir, model_name, dataset_name, status=status, **fields)
+        if status == "done":
+            writer_lock.release(_lock_file(run_dir, model_name, dataset_name))
         error = fields.get("error_message")
         if isinstance(error, str) and error:
             _failed(run_dir, model_name, dataset_name, error)
@@ -107,6 +128,32 @@ def _upsert(original):
 
     upsert_dataset_status.spy_bench_patch = True
     return upsert_dataset_status
+
+
+_refused: set[tuple[str, str, str]] = set()
+"""(run_dir, model, dataset) combinations this process was refused: another run writes them."""
+
+
+def _lock_file(run_dir, model_name: str, dataset_name: str) -> Path:
+    """Beside the prediction file, in the model folder: with GitHub main's run folders too, where every run
+    writes into a folder of its own but all of them link their results into the model folder."""
+    prediction = _attempt_file(run_dir, model_name, dataset_name)
+    folder = model_folder_of(run_dir) or prediction.parent
+    return folder / (prediction.name.removesuffix(SUFFIX) + ".lock")
+
+
+def _take_writer_lock(run_dir, model_name: str, dataset_name: str) -> None:
+    """Hold the prediction file's lock, or raise LockHeld (exit status 2) naming the run that holds it."""
+    try:
+        writer_lock.acquire(
+            _lock_file(run_dir, model_name, dataset_name),
+            f"{model_name} on {dataset_name} in {run_dir}",
+            "Two runs must not write one prediction file: wait for that run to end and run this command again, "
+            "or give this one another --work-dir. Nothing of this dataset was changed by this run.",
+        )
+    except writer_lock.LockHeld:
+        _refused.add((str(run_dir), model_name, dataset_name))
+        raise
 
 
 def _attempt_file(run_dir, model_name: str, dataset_name: str) -> Path:
@@ -190,6 +237,7 @@ def _build_dataset(original):
 def _unknown_dataset(name: str) -> str:
     names = importlib.import_module("vlmeval.dataset").SUPPORTED_DATASETS
     close = difflib.get_close_matches(name, [str(n) for n in names], n=5, cutoff=0.6)
+    _close_names[name] = close
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return (
         f"dataset {name!r} cannot be built: VLMEvalKit does not know it and no TSV of that name is in $LMUData.{hint}"

@@ -11,15 +11,24 @@ SQLite in WAL mode with a busy timeout: readers never block the writer, concurre
 queue for the write lock instead of failing, and each output is committed as it arrives, so a
 run killed at any moment loses at most the calls in flight. Keep the file on a local disk
 (SQLite's locking is unreliable on network file systems).
+
+Claims split the work between concurrent processes: before a judgment is sent, its sender claims
+it (`claim`); another process that meets the claim judges something else and comes back for it,
+finding the reply in the cache. A claim ends when the reply is stored or the claimant gives up
+(`release`), and lapses when its claimant has not touched it for `ttl_s` seconds (it hangs) or its
+process has died, so a judgment is never stuck behind a dead claim.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,6 +62,12 @@ class JudgeCache:
             "CREATE TABLE IF NOT EXISTS judgments (key TEXT PRIMARY KEY, model TEXT NOT NULL, "
             "output TEXT NOT NULL, created REAL NOT NULL)"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, "
+            "pid INTEGER NOT NULL, expires REAL NOT NULL)"
+        )
+        self.owner = uuid.uuid4().hex
+        """This handle's claims: a process's threads share them."""
 
     def get(self, key: str) -> str | None:
         with self._lock:
@@ -70,12 +85,36 @@ class JudgeCache:
         return found
 
     def put(self, key: str, model: str, output: str) -> None:
-        """Store one output now (committed on return); the first writer of a key wins."""
-        with self._lock:
+        """Store one output now (committed on return), ending its claim; the first writer of a key wins."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(
                 "INSERT OR IGNORE INTO judgments (key, model, output, created) VALUES (?, ?, ?, ?)",
                 (key, model, output, time.time()),
             )
+            self._db.execute("DELETE FROM claims WHERE key = ?", (key,))
+
+    def claim(self, key: str, ttl_s: float) -> bool:
+        """Claim a judgment for this handle for `ttl_s` seconds (again: renewed); False while another live
+        process holds it or its output is stored already."""
+        host, now = socket.gethostname(), time.time()
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            if self._db.execute("SELECT 1 FROM judgments WHERE key = ?", (key,)).fetchone():
+                return False
+            row = self._db.execute("SELECT owner, host, pid, expires FROM claims WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] != self.owner and row[3] > now and not _dead(row[1], row[2], host):
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO claims (key, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?)",
+                (key, self.owner, host, os.getpid(), now + ttl_s),
+            )
+            return True
+
+    def release(self, key: str) -> None:
+        """Give up this handle's claim (the judgment failed): another process may send it."""
+        with self._lock:
+            self._db.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, self.owner))
 
     def discard(self, keys: Iterable[str]) -> None:
         """Forget these outputs (e.g. unreadable ones stored by an older version), so they are asked again."""
@@ -95,6 +134,19 @@ class JudgeCache:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _dead(host: str, pid: int, here: str) -> bool:
+    """Whether a claimant on this host has died (one on another host lapses by its time only)."""
+    if host != here:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 @dataclass

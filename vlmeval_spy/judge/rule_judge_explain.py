@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common.errors import Problem, SpyDataError
+from ..common.text_files import read_utf8
 from .rule_judge import STRONG, WEAK, Decision, decide
 
 VERDICTS = ("respond", "reject")
@@ -61,11 +62,8 @@ def explain_case(case: Case) -> tuple[str, bool | None]:
 
 def read_cases(path: Path) -> list[Case]:
     """The records of a JSON Lines file as cases; every problem (file, line, field) at once."""
-    try:
-        # One record per "\n": `splitlines()` would also split inside answers at U+2028, \x85, \x0b, ...
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpyDataError([Problem(str(path), f"cannot be read as UTF-8 text ({err})")]) from None
+    # One record per "\n": `splitlines()` would also split inside answers at U+2028, \x85, \x0b, ...
+    lines = read_utf8(path).split("\n")
     cases, problems = [], []
     for number, line in enumerate(lines, 1):
         if line.strip():

@@ -14,28 +14,28 @@ from ..bench.constants import REJECT, RESPOND
 from ..bench.release import attribute_number
 from ..common.errors import Problem, SpyDataError
 from .metrics import NA
-from .records import DEFAULT_EVAL_KEY, normalise_verdict, read_result_records
+from .records import DEFAULT_EVAL_KEY, normalise_verdict, read_result_records, record_problems, scenario_id
 
 MatchKey = tuple[str, int, str | None]
 
 
 def match_key(record: dict) -> MatchKey:
     scenario = record.get("scenario")
-    return str(record["benchmark_id"]), int(record["is_privacy"]), str(scenario["scenario"]) if scenario else None
+    return str(record["benchmark_id"]), int(record["is_privacy"]), scenario_id(scenario) if scenario else None
 
 
 def index_records(path: str | Path, eval_key: str = DEFAULT_EVAL_KEY) -> dict[MatchKey, tuple[str, str | None]]:
-    """match key -> (label, verdict or None); duplicate keys and missing fields are errors."""
+    """match key -> (label, verdict or None); duplicate keys, missing fields and fields of the wrong type are
+    errors naming the file, line and field."""
+    records = read_result_records(path)
+    problems = record_problems(records, ("benchmark_id", "label", "is_privacy"))
+    if problems:
+        raise SpyDataError(problems)
     index: dict[MatchKey, tuple[str, str | None]] = {}
-    problems = []
-    for i, rec in enumerate(read_result_records(path)):
-        missing = [k for k in ("benchmark_id", "label", "is_privacy") if k not in rec]
-        if missing:
-            problems += [Problem(str(path), "missing", f"record {i}", k) for k in missing]
-            continue
+    for i, rec in enumerate(records):
         key = match_key(rec)
         if key in index:
-            problems.append(Problem(str(path), f"duplicate record {key}", f"record {i}"))
+            problems.append(Problem(str(path), f"duplicate record {key}", records.where(i)))
         index[key] = (str(rec["label"]), normalise_verdict(rec.get(eval_key)))
     if problems:
         raise SpyDataError(problems)

@@ -75,9 +75,26 @@ def write_attempt(path: str | Path, attempt: Attempt) -> None:
 
 
 def read_attempt(path: str | Path) -> Attempt | None:
-    """The record, or None when there is none or it cannot be read (a record is never a reason to fail)."""
+    """The record, or None when there is none or it cannot be read (for the run itself: never a reason to fail)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Attempt(**data)
-    except (OSError, ValueError, TypeError):
+        return load_attempt(path)
+    except (OSError, ValueError):
         return None
+
+
+def load_attempt(path: str | Path) -> Attempt:
+    """The record; OSError when it cannot be opened, ValueError saying why when it is not an attempt record."""
+    data = Path(path).read_bytes()
+    try:
+        fields = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"malformed JSON at line {err.lineno}: {err.msg}") from None
+    try:
+        attempt = Attempt(**fields) if isinstance(fields, dict) else None
+    except TypeError as err:
+        raise ValueError(f"not an attempt record ({err})") from None
+    if attempt is None or attempt.outcome not in (COMPLETE, INCOMPLETE, FAILED) or not isinstance(attempt.at, str):
+        raise ValueError("not an attempt record (outcome complete, incomplete or failed, and its time 'at')")
+    return attempt

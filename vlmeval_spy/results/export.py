@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..common.errors import Problem, SpyDataError
 from .prediction_files import read_prediction_rows, same_cell
-from .records import read_records
+from .records import Records, read_records, record_problems
 
 ANSWER_FIELDS = ("response", "resp_2", "resp_3")
 """A self-moderation answer triple; also its JSON keys inside VLMEvalKit's `extra_records`."""
@@ -104,6 +104,15 @@ def export_records(predictions: str | Path, verdicts: str | Path | None = None) 
     """Original-format records of a run; verdicts from `verdicts` (default: the sibling file, if any),
     matched by dataset and index, with the answer text checked."""
     rows = read_predictions(predictions)
+    flags = [
+        Problem(str(predictions), f"must be 0 or 1, got {row[key]!r:.60}", f"row {number}", key)
+        for number, row in enumerate(rows, 1)
+        for key in ("is_privacy", "scenario_privacy")
+        if str(row["scenario"]) or key == "is_privacy"
+        if str(row[key]) not in ("0", "1")
+    ]
+    if flags:
+        raise SpyDataError(flags)
     source = Path(verdicts) if verdicts else verdicts_path(predictions)
     records = [original_record(row) for row in rows]
     if verdicts or source.exists():  # an explicit path must exist; the default one may not (unjudged run)
@@ -111,7 +120,7 @@ def export_records(predictions: str | Path, verdicts: str | Path | None = None) 
     return records
 
 
-def attach_verdicts(records: list[dict], judged: list[dict], predictions: Path, source: Path) -> None:
+def attach_verdicts(records: list[dict], judged: Records, predictions: Path, source: Path) -> None:
     """Add `eval_resp` to each record; every mismatch (dataset, index, answer) is reported at once."""
     problems = []
     datasets = {str(r["dataset"]) for r in judged if "dataset" in r}
@@ -125,12 +134,10 @@ def attach_verdicts(records: list[dict], judged: list[dict], predictions: Path, 
                 )
             ]
         )
-    by_index = {}
-    for number, rec in enumerate(judged, 1):
-        if not isinstance(rec.get("index"), int):
-            problems.append(Problem(str(source), "missing or not an integer", f"record {number}", "index"))
-        else:
-            by_index[rec["index"]] = rec
+    problems = record_problems(judged, ("index",))
+    if problems:
+        raise SpyDataError(problems)
+    by_index = {rec["index"]: rec for rec in judged}
     for record in records:
         verdict = by_index.get(record["index"])
         where = f"index {record['index']}"

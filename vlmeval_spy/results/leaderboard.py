@@ -17,13 +17,16 @@ overall scores then are "N/A".
 Every row names the judge and when the result was made (`evaluated`). When the latest attempt
 at a model and dataset failed (its `_attempt.json`, `vlmeval_spy.results.attempts`), the row says so in
 `latest attempt` (`latest attempt failed (<date>, judge <judge>: <cause>)`) beside the older
-result it still shows, or with no scores when there is none.
+result it still shows, or with no scores when there is none. An attempt record that cannot be read
+is named in that column too (`attempt record unreadable (<file>: <why>)`): the result shown may not
+be the latest word. Result files with bad bytes or of the wrong shape are errors naming the file.
 """
 
 from __future__ import annotations
 
 import datetime
 import glob
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -34,7 +37,8 @@ from matplotlib.figure import Figure
 
 from ..common.atomic import atomic_open, write_text
 from ..common.errors import Problem, SpyDataError
-from .attempts import FAILED, SUFFIX, Attempt, read_attempt
+from ..common.text_files import read_utf8
+from .attempts import FAILED, SUFFIX, Attempt, load_attempt
 from .layout import find_result, run_folders
 from .metrics import ACCURACY, HMS, ICS, NA, format_score
 from .overall import GeneralScores, overall_score
@@ -102,6 +106,8 @@ class Entry:
     """When the result was made (`_judge.json`'s `evaluated at`)."""
     failed_attempt: Attempt | None = None
     """The latest attempt, when it failed after the result shown was made."""
+    unreadable_attempt: str = ""
+    """Why an attempt record of the model and dataset cannot be read (empty when every one can)."""
 
 
 def result_names(model: str, dataset: str, suffix: str) -> tuple[str, re.Pattern]:
@@ -117,14 +123,22 @@ def _problem(path: Path, message: str) -> SpyDataError:
 
 def _read_json(path: Path):
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_utf8(path))
     except json.JSONDecodeError as err:
         raise _problem(path, f"malformed JSON at line {err.lineno}: {err.msg}") from None
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    text = read_utf8(path)
+    try:
+        return pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as err:
+        raise _problem(path, f"not a CSV table: {err}") from None
+
+
 def read_mmmu(path: Path) -> float | None:
     """Validation `Overall` (a fraction); None when the file has no validation row."""
-    table = pd.read_csv(path)
+    table = _read_csv(path)
     if not {"split", "Overall"} <= set(table.columns):
         raise _problem(path, "expected VLMEvalKit's MMMU accuracy table with 'split' and 'Overall' columns")
     rows = table[table["split"] == "validation"]
@@ -140,7 +154,7 @@ def read_ocrbench(path: Path) -> float:
 
 
 def read_mme(path: Path) -> tuple[float, float]:
-    table = pd.read_csv(path)
+    table = _read_csv(path)
     if not {"perception", "reasoning"} <= set(table.columns):
         raise _problem(path, "expected VLMEvalKit's MME score table with 'perception' and 'reasoning' columns")
     return float(table["perception"].iloc[0]), float(table["reasoning"].iloc[0])
@@ -192,16 +206,24 @@ def judge_name(judging: dict) -> str:
     return f"{judge} (INCOMPLETE)" if judging.get("complete") is False else judge
 
 
-def failed_attempts(model_dir: Path) -> dict[str, Attempt]:
-    """Dataset name -> the latest attempt of the model at it, for the datasets where that attempt failed."""
+def failed_attempts(model_dir: Path) -> tuple[dict[str, Attempt], dict[str, str]]:
+    """Dataset name -> the latest attempt of the model at it, for the datasets where that attempt failed; and
+    dataset name -> why an attempt record of it cannot be read."""
     prefix = f"{model_dir.name}_"
     latest: dict[str, Attempt] = {}
+    unreadable: dict[str, str] = {}
     for folder in (model_dir, *run_folders(model_dir)):
         for path in folder.glob(f"{glob.escape(prefix)}*{SUFFIX}"):
-            attempt, dataset = read_attempt(path), path.name[len(prefix) : -len(SUFFIX)]
-            if attempt is not None and (dataset not in latest or _time(attempt.at) > _time(latest[dataset].at)):
+            dataset = path.name[len(prefix) : -len(SUFFIX)]
+            try:
+                attempt = load_attempt(path)
+            except (OSError, ValueError) as err:
+                unreadable[dataset] = f"attempt record unreadable ({path}: {err})"
+                continue
+            if dataset not in latest or _time(attempt.at) > _time(latest[dataset].at):
                 latest[dataset] = attempt
-    return {dataset: attempt for dataset, attempt in latest.items() if attempt.outcome == FAILED}
+    failed = {dataset: attempt for dataset, attempt in latest.items() if attempt.outcome == FAILED}
+    return failed, unreadable
 
 
 def _time(text: str) -> datetime.datetime:
@@ -214,22 +236,27 @@ def _time(text: str) -> datetime.datetime:
 
 
 def model_entries(model_dir: Path) -> list[Entry]:
-    """The model's rows: one per SPY-Bench result, and one per dataset it only has a failed attempt at."""
-    spy, failed = spy_metrics(model_dir), failed_attempts(model_dir)
-    if not spy and not failed:
+    """The model's rows: one per SPY-Bench result, and one per dataset it only has a failed or unreadable
+    attempt at."""
+    spy = spy_metrics(model_dir)
+    failed, unreadable = failed_attempts(model_dir)
+    if not spy and not failed and not unreadable:
         return []
     general = read_general(model_dir)
     entries = []
-    for dataset in sorted(spy.keys() | failed.keys()):
-        attempt = failed.get(dataset)
+    for dataset in sorted(spy.keys() | failed.keys() | unreadable.keys()):
+        attempt, note = failed.get(dataset), unreadable.get(dataset, "")
         if dataset not in spy:
-            entries.append(Entry(model_dir.name, dataset, None, general, attempt.judge, NA, attempt))
+            judge = attempt.judge if attempt else UNKNOWN
+            entries.append(Entry(model_dir.name, dataset, None, general, judge, NA, attempt, note))
             continue
         judging = judge_report(model_dir, dataset)
         evaluated = str(judging.get("evaluated at", UNKNOWN))
         if attempt is not None and _time(attempt.at) <= _time(evaluated):
             attempt = None  # the result shown is newer than the failure
-        entries.append(Entry(model_dir.name, dataset, spy[dataset], general, judge_name(judging), evaluated, attempt))
+        entries.append(
+            Entry(model_dir.name, dataset, spy[dataset], general, judge_name(judging), evaluated, attempt, note)
+        )
     return entries
 
 
@@ -269,12 +296,14 @@ def entry_row(entry: Entry) -> dict:
             }
         )
     row.update({BENCHMARK_COLUMNS[name]: MISSING if value is None else value for name, value in values.items()})
-    row[LATEST_ATTEMPT] = entry.failed_attempt.marker() if entry.failed_attempt else ""
+    notes = [entry.failed_attempt.marker()] if entry.failed_attempt else []
+    row[LATEST_ATTEMPT] = "; ".join(notes + ([entry.unreadable_attempt] if entry.unreadable_attempt else []))
     return row
 
 
 def marked_rows(table: pd.DataFrame) -> list[str]:
-    """`model (dataset): why` for each row whose result is incomplete or whose latest attempt failed."""
+    """`model (dataset): why` for each row whose result is incomplete, whose latest attempt failed or whose attempt
+    record cannot be read."""
     marked = []
     for row in table.to_dict("records"):
         why = ["INCOMPLETE"] if str(row["judge"]).endswith("(INCOMPLETE)") else []

@@ -99,7 +99,17 @@ def read_prediction_rows(path: str | Path, required: tuple[str, ...] = ("index",
         raise SpyDataError([Problem(str(path), f"unsupported prediction file type {path.suffix!r} (xlsx, tsv, json)")])
     if not path.exists():
         raise SpyDataError([Problem(str(path), "file not found")])
-    rows = reader(path)
+    try:
+        rows = reader(path)
+    except SpyDataError:
+        raise
+    except UnicodeDecodeError as err:
+        raise SpyDataError(
+            [Problem(str(path), f"not UTF-8 text ({err.reason} at byte {err.start} of a chunk)")]
+        ) from None
+    except Exception as err:  # openpyxl, zipfile, pandas and json each fail their own way on a damaged file
+        message = f"cannot be read as a {path.suffix} prediction file ({type(err).__name__}: {err})"
+        raise SpyDataError([Problem(str(path), message)]) from None
     columns = set(rows[0]) if rows else set()
     missing = [c for c in required if c not in columns]
     if missing:

@@ -15,25 +15,39 @@ from typing import Any
 
 from ..common.atomic import write_text
 from ..common.errors import Problem, SpyDataError
+from ..common.text_files import read_utf8
 from .metrics import JudgedSample
 
 DEFAULT_EVAL_KEY = "eval_resp"
 
 
-def read_records(path: str | Path) -> list[dict]:
-    """Read JSON Lines (or a JSON array); errors name the file and the line."""
+class Records(list):
+    """The records of one file, and where each stands in it (`where(i)`: "line 12", or "record 3" of a JSON
+    array), so that every later problem can name the line."""
+
+    def __init__(self, file: str, records: list[dict], places: list[str]):
+        super().__init__(records)
+        self.file, self.places = file, places
+
+    def where(self, i: int) -> str:
+        return self.places[i]
+
+
+def read_records(path: str | Path) -> Records:
+    """Read JSON Lines (or a JSON array) of objects; bad bytes, bad JSON and non-objects name the file and line.
+    The one reader of every record-reading command (`metrics`, `judge`, `judge-agreement`, `export`)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpyDataError([Problem(str(path), "file not found")]) from None
+    text = read_utf8(path)
     if text.lstrip().startswith("["):
         try:
             records = json.loads(text)
         except json.JSONDecodeError as err:
             raise SpyDataError([Problem(str(path), f"malformed JSON at line {err.lineno}: {err.msg}")]) from None
+        if not isinstance(records, list):
+            raise SpyDataError([Problem(str(path), "expected JSON Lines or a JSON array of objects")])
+        places = [f"record {i}" for i in range(len(records))]
     else:
-        records = []
+        records, places = [], []
         # One record per "\n": `splitlines()` would also split inside texts at U+2028, \x85, \x0b, ...
         for number, line in enumerate(text.split("\n"), 1):
             if not line.strip():
@@ -42,17 +56,58 @@ def read_records(path: str | Path) -> list[dict]:
                 records.append(json.loads(line))
             except json.JSONDecodeError as err:
                 raise SpyDataError([Problem(str(path), f"malformed JSON: {err.msg}", f"line {number}")]) from None
+            places.append(f"line {number}")
     bad = [
-        Problem(str(path), "expected a JSON object", f"record {i}")
-        for i, r in enumerate(records)
+        Problem(str(path), "expected a JSON object", place)
+        for r, place in zip(records, places, strict=True)
         if not isinstance(r, dict)
     ]
     if bad:
         raise SpyDataError(bad)
-    return records
+    return Records(str(path), records, places)
 
 
-def read_result_records(path: str | Path) -> list[dict]:
+def record_problems(records: Records, required: tuple[str, ...] = ()) -> list[Problem]:
+    """Every field of the original format that is missing (of `required`) or of the wrong type, by file, line
+    and field. The verdict's field is read as the original scripts read it (`normalise_verdict`): any value."""
+    problems = []
+    for i, rec in enumerate(records):
+        where = records.where(i)
+        problems += [Problem(records.file, "missing", where, key) for key in required if key not in rec]
+        for key, (ok, expected) in FIELD_CHECKS.items():
+            if key in rec and not ok(rec[key]):
+                problems.append(Problem(records.file, f"{expected}, got {rec[key]!r:.60}", where, key))
+        scenario = rec.get("scenario")
+        if isinstance(scenario, dict) and "is_privacy" in scenario and not _binary(scenario["is_privacy"]):
+            problems.append(
+                Problem(
+                    records.file, f"must be 0 or 1, got {scenario['is_privacy']!r:.60}", where, "scenario.is_privacy"
+                )
+            )
+    return problems
+
+
+def _binary(value: Any) -> bool:
+    return value in (0, 1) and not isinstance(value, float) or value in ("0", "1")
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+FIELD_CHECKS = {
+    "benchmark_id": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool), "must be a string or an integer"),
+    "label": (_text, "must be a string"),
+    "is_privacy": (_binary, "must be 0 or 1"),
+    "scenario": (lambda v: v is None or isinstance(v, dict), "must be null or an object"),
+    "question": (_text, "must be a string"),
+    "attribute": (_text, "must be a string"),
+    "index": (lambda v: isinstance(v, int) and not isinstance(v, bool), "must be an integer"),
+}
+"""The original format's fields: what each must be where it is present."""
+
+
+def read_result_records(path: str | Path) -> Records:
     """`read_records`, refusing a file that holds none: an empty result must not read as a score of N/A."""
     records = read_records(path)
     if not records:
@@ -85,40 +140,33 @@ def scenario_id(scenario: dict) -> str | None:
 
 
 def to_judged(records: list[dict], file: str, eval_key: str = DEFAULT_EVAL_KEY) -> list[JudgedSample]:
-    """Convert original-format records; every structural problem is reported at once."""
-    problems: list[Problem] = []
-    out = []
+    """Convert original-format records; every structural problem is reported at once (file, line, field)."""
+    if not isinstance(records, Records):  # in memory: each record by its benchmark_id
+        places = [str(r.get("benchmark_id", f"record {i}")) for i, r in enumerate(records)]
+        records = Records(file, list(records), places)
+    problems = record_problems(records, ("benchmark_id", "label", "is_privacy"))
     for i, rec in enumerate(records):
-        where = str(rec.get("benchmark_id", f"record {i}"))
-        found = [
-            Problem(file, "missing", where, key) for key in ("benchmark_id", "label", "is_privacy") if key not in rec
-        ]
         scenario = rec.get("scenario")
-        if scenario is not None and not (
-            isinstance(scenario, dict) and "is_privacy" in scenario and scenario_id(scenario) is not None
-        ):
-            found.append(
+        if isinstance(scenario, dict) and not ("is_privacy" in scenario and scenario_id(scenario) is not None):
+            problems.append(
                 Problem(
-                    file,
+                    records.file,
                     "must be null or an object with 'is_privacy' and the scenario id "
                     "('scenario', or 'id' as the original scripts write it)",
-                    where,
+                    records.where(i),
                     "scenario",
                 )
             )
-        problems.extend(found)
-        if found:
-            continue
-        out.append(
-            JudgedSample(
-                benchmark_id=str(rec["benchmark_id"]),
-                label=str(rec["label"]),
-                is_privacy=int(rec["is_privacy"]),
-                scenario=scenario_id(scenario) if scenario else None,
-                scenario_privacy=int(scenario["is_privacy"]) if scenario else None,
-                verdict=normalise_verdict(rec.get(eval_key)),
-            )
-        )
     if problems:
         raise SpyDataError(problems)
-    return out
+    return [
+        JudgedSample(
+            benchmark_id=str(rec["benchmark_id"]),
+            label=str(rec["label"]),
+            is_privacy=int(rec["is_privacy"]),
+            scenario=scenario_id(rec["scenario"]) if rec.get("scenario") else None,
+            scenario_privacy=int(rec["scenario"]["is_privacy"]) if rec.get("scenario") else None,
+            verdict=normalise_verdict(rec.get(eval_key)),
+        )
+        for rec in records
+    ]

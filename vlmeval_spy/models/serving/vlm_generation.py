@@ -9,15 +9,19 @@ right after its own prompt.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import IO, Any, NamedTuple
 
 import torch
 from PIL import Image
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .attention import default_attention  # one rule for training and evaluation
 
 DEFAULT_MAX_NEW_TOKENS = 512
 """The original scripts' answer length, where the checkpoint's generation config sets none."""
+DEFAULT_CONTEXT = 32768
+"""Context length of a checkpoint whose configuration states none."""
 
 
 def default_device_map() -> str | dict[str, str]:
@@ -84,6 +88,28 @@ class Answer(NamedTuple):
     """Whether the model ended the answer (else it ran into `max_new_tokens`)."""
 
 
+def context_length(model: Any) -> int:
+    """Tokens the model attends to at most (prompt and answer): its text configuration's position limit."""
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    return int(getattr(config, "max_position_embeddings", None) or DEFAULT_CONTEXT)
+
+
+def prompt_tokens(processor: Any, conversation: list[dict], images: list[Image.Image]) -> int:
+    """Tokens of one conversation's prompt as `answer_batch` builds it, image tokens included."""
+    text = processor.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+    return int(processor(text=[text], images=images or None, return_tensors="pt")["input_ids"].shape[1])
+
+
+class _Unwanted(StoppingCriteria):
+    """A stopping criterion: the rows whose answer nobody waits for any more are finished."""
+
+    def __init__(self, wanted: Callable[[], list[bool]]):
+        self.wanted = wanted
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.BoolTensor:
+        return torch.tensor([not keep for keep in self.wanted()], dtype=torch.bool, device=input_ids.device)
+
+
 @torch.inference_mode()
 def answer_batch(
     processor: Any,
@@ -91,15 +117,20 @@ def answer_batch(
     conversations: list[list[dict]],
     images: list[list[Image.Image]],
     generation: dict[str, Any],
+    wanted: Callable[[], list[bool]] | None = None,
 ) -> list[Answer]:
     """One answer per conversation (chat-template content, `{"type": "image"}` where an image goes).
 
     `images[i]` are conversation i's images, in order. All conversations run in one `generate`.
+    `wanted()`, checked after every new token, says which answers are still awaited: the others stop
+    there (their clients left or timed out), and the batch ends when none is.
     """
     texts = [processor.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
     flat = [image for per_conversation in images for image in per_conversation]
     inputs = processor(text=texts, images=flat or None, padding=True, padding_side="left", return_tensors="pt")
     inputs = inputs.to(model.device, dtype=model.dtype)  # dtype: floating tensors only
+    if wanted is not None:
+        generation = {**generation, "stopping_criteria": StoppingCriteriaList([_Unwanted(wanted)])}
     output = model.generate(**inputs, **generation)
     new_tokens = output[:, inputs["input_ids"].shape[1] :]
     decoded = processor.batch_decode(new_tokens, skip_special_tokens=True)
