@@ -1,4 +1,4 @@
-"""Two real `python -m vlmeval.run` processes on one work dir (issue 28): one writer per model and dataset.
+"""Two real `run.py` processes on one work dir (issue 28): one writer per model and dataset.
 
 - default mode: a second run of the same model and dataset, started while the first works, is refused
   at once with exit status 2 naming the first (pid, host, start time); it touches nothing, and the first
@@ -51,8 +51,11 @@ def wait_for(condition, what: str, timeout_s: float = 120) -> None:
         time.sleep(0.05)
 
 
-def status_entry(root: Path) -> dict:
-    return json.loads((root / "work" / MODEL / "status.json").read_text())["datasets"][DATASET]
+def status_entry(root: Path, run_folder: Path | None = None) -> dict:
+    """The dataset's entry in the model folder's status.json, or in a run folder's (GitHub main's layout
+    links a run's status.json into the model folder only once a dataset has succeeded)."""
+    folder = run_folder or root / "work" / MODEL
+    return json.loads((folder / "status.json").read_text())["datasets"][DATASET]
 
 
 def test_a_second_run_of_the_same_model_and_dataset_is_refused_naming_the_first(tmp_path):
@@ -60,14 +63,16 @@ def test_a_second_run_of_the_same_model_and_dataset_is_refused_naming_the_first(
         server.gate.clear()  # the first run waits in judging, holding the work
         first = start(tmp_path, server)
         wait_for(lambda: server.requests >= 1, "the first run to judge")
-        prediction = tmp_path / "work" / MODEL / f"{MODEL}_{DATASET}.xlsx"
-        before = (prediction.read_bytes(), status_entry(tmp_path))
+        # The model folder (the wheel) or the first run's folder (GitHub main)
+        (prediction,) = (tmp_path / "work" / MODEL).rglob(f"{MODEL}_{DATASET}.xlsx")
+        before = (prediction.read_bytes(), status_entry(tmp_path, prediction.parent))
         code, text = finish(start(tmp_path, server), 120)
         assert code == exit_status.BAD_INPUT, text[-3000:]
         assert "Traceback" not in text
         assert f"{MODEL} on {DATASET} in {tmp_path / 'work' / MODEL} is being written by another run " in text
         assert f"(pid {first.pid} on {socket.gethostname()}, started 20" in text
-        assert (prediction.read_bytes(), status_entry(tmp_path)) == before  # refused before touching anything
+        # refused before touching anything
+        assert (prediction.read_bytes(), status_entry(tmp_path, prediction.parent)) == before
         server.gate.set()
         code, text = finish(first)
         assert code == 0, text[-3000:]

@@ -144,10 +144,11 @@ def _lock_file(run_dir, model_name: str, dataset_name: str) -> Path:
 
 def _take_writer_lock(run_dir, model_name: str, dataset_name: str) -> None:
     """Hold the prediction file's lock, or raise LockHeld (exit status 2) naming the run that holds it."""
+    lock = _lock_file(run_dir, model_name, dataset_name)
     try:
         writer_lock.acquire(
-            _lock_file(run_dir, model_name, dataset_name),
-            f"{model_name} on {dataset_name} in {run_dir}",
+            lock,
+            f"{model_name} on {dataset_name} in {lock.parent}",
             "Two runs must not write one prediction file: wait for that run to end and run this command again, "
             "or give this one another --work-dir. Nothing of this dataset was changed by this run.",
         )
