@@ -18,6 +18,11 @@ DATASETS: dict[str, bool] = {
 """Dataset name -> whether its prompts carry distractor instructions."""
 
 
+def is_spy_dataset(name: object) -> bool:
+    """Whether VLMEvalKit's dataset `name` is one of SPY-Bench's (the one test every harness patch uses)."""
+    return isinstance(name, str) and name in DATASETS
+
+
 def is_mini(name: str) -> bool:
     return name.startswith(MINI)
 

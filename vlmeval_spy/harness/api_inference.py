@@ -46,15 +46,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..bench.catalog import DATASETS
+from ..bench.catalog import is_spy_dataset
 from ..common.atomic import atomic_open
 
 CHECKPOINT_INTERVAL_S = 10.0
 IN_FLIGHT_PER_WORKER = 4
-
-
-def is_spy_dataset(name: Any) -> bool:
-    return isinstance(name, str) and name in DATASETS
 
 
 def _spy_tasks(tasks: Any) -> bool:
@@ -252,7 +248,6 @@ def _errors_of_ours_without_traceback(evaluate_in_worker: Callable) -> Callable:
     """The worker's outcome for a SPY-Bench dataset that failed with an error of ours: its message alone."""
     from ..common import exit_status
     from ..results.attempts import attempt_path, this_runs_attempt
-    from .run_status import is_spy_dataset
 
     @functools.wraps(evaluate_in_worker)
     def evaluate(dataset_obj, result_file, judge_kwargs, log_file):

@@ -35,6 +35,7 @@ import importlib
 import sys
 from pathlib import Path
 
+from ..bench.catalog import is_spy_dataset
 from ..common import exit_status, writer_lock
 from ..results.attempts import (
     COMPLETE,
@@ -76,12 +77,6 @@ def record_failure(eval_file: str, judge: str, error: BaseException) -> None:
     """The attempt record of an evaluation that stopped with `error`."""
     attempt = Attempt(FAILED, judge, now(), status_of(error), redact(str(error)))
     write_attempt(attempt_path(eval_file), attempt)
-
-
-def is_spy_dataset(name: str) -> bool:
-    from .dataset import SPYBenchDataset
-
-    return name in SPYBenchDataset.supported_datasets()
 
 
 def install() -> None:
