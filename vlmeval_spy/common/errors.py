@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .exit_status import BAD_INPUT
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -25,6 +27,9 @@ class Problem:
 
 class SpyDataError(ValueError):
     """Raised with every problem found, so users fix their files in one pass."""
+
+    EXIT_STATUS = BAD_INPUT
+    """What a run that stops on it exits with (`vlmeval_spy.common.exit_status`)."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)

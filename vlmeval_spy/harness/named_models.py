@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..common.exit_status import BAD_INPUT
 from ..models.names import BUILTIN_MODELS
 from ..models.registry import DEFAULT_CLASS, ModelEntry, load_registry, registry_path
 
@@ -26,6 +27,8 @@ from . import api_inference, hf_model, served_model
 
 class UnknownModelError(KeyError):
     """A KeyError whose message reads as a sentence (KeyError's own str() quotes it)."""
+
+    EXIT_STATUS = BAD_INPUT
 
     def __str__(self) -> str:
         return str(self.args[0])

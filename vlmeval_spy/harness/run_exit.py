@@ -24,8 +24,6 @@ import sys
 import threading
 
 from ..common import exit_status
-from ..common.errors import SpyDataError
-from ..judge.base import JudgeUnavailable
 
 JUDGE_ARGS_EXAMPLE = """--judge-args '{"spy_prompt": "prompt.txt"}'"""
 INTERRUPTED = (
@@ -38,17 +36,13 @@ _state = {"installed": False}
 
 
 def status_of(error: BaseException) -> int:
-    """The exit status an error of a SPY-Bench evaluation stands for."""
-    from ..models.serving.servers import ServerError
-    from .named_models import UnknownModelError
-
-    if isinstance(error, JudgeUnavailable):
-        return exit_status.JUDGE_UNAVAILABLE
-    if isinstance(error, (SpyDataError, UnknownModelError)) or _bad_judge_args(error):
-        return exit_status.BAD_INPUT
-    if isinstance(error, ServerError):
-        return exit_status.INCOMPLETE
-    return exit_status.FAILED
+    """The exit status an error of a SPY-Bench evaluation stands for: its class's `EXIT_STATUS`
+    (SpyDataError, JudgeUnavailable, ServerError, UnknownModelError), 2 for a `--judge-args` that
+    is no JSON, else 1."""
+    status = getattr(type(error), "EXIT_STATUS", None)
+    if isinstance(status, int):
+        return status
+    return exit_status.BAD_INPUT if _bad_judge_args(error) else exit_status.FAILED
 
 
 def install() -> None:

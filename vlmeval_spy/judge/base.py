@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..common.exit_status import JUDGE_UNAVAILABLE
 from .rule_judge import classify
 
 RULE_JUDGE = "exact_matching"
@@ -28,6 +29,8 @@ ASK_FOR_RULE_JUDGE = "To score with the offline rule judge instead, pass --judge
 
 class JudgeUnavailable(RuntimeError):
     """An LLM judge that was asked for cannot be used: the evaluation stops, nothing is scored."""
+
+    EXIT_STATUS = JUDGE_UNAVAILABLE
 
 
 @dataclass(frozen=True)

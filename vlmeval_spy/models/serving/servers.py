@@ -24,6 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...common.exit_status import INCOMPLETE
 from ..registry import ENGINES
 from .supervisor import describe_exit
 
@@ -37,6 +38,9 @@ DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class ServerError(RuntimeError):
     """A served model's server could not start, or stopped during the run."""
+
+    EXIT_STATUS = INCOMPLETE
+    """The answers it could not give are lost: whatever is scored is incomplete."""
 
 
 @dataclass(frozen=True)
