@@ -101,6 +101,12 @@ def option_values(argv: Sequence[str], wanted: Sequence[str], options: frozenset
     return found
 
 
+def flag_given(argv: Sequence[str], flag: str) -> bool:
+    """Whether a flag without a value (`--api-mode`) is in `argv`, however argparse accepts it."""
+    options = run_py_options()
+    return any(arg.startswith("--") and could_be(arg, flag, options) for arg in argv[1:])
+
+
 def run_work_dir(argv: list[str] | None = None) -> Path:
     """The `--work-dir` of the running `run.py`, however argparse accepts it (`--work=/w`), the
     last one given winning as in argparse; VLMEvalKit's default `./outputs` otherwise."""

@@ -15,12 +15,14 @@ SPY-Bench datasets:
   pointed at the failed run;
 - a result (`metrics_source`) records the exit status of its attempt (4 when incomplete).
 
-One writer per prediction file: a new attempt takes the lock `<model>_<dataset>.lock` beside the
-prediction file (`common/writer_lock.py`) before anything of the dataset is touched, and lets it go
+One writer per model and dataset: a new attempt takes the lock `<model>_<dataset>.lock` in the
+model folder (beside the prediction file in the wheel's layout, above the run folders in GitHub
+main's; `common/writer_lock.py`) before anything of the dataset is touched, and lets it go
 when the dataset is done (or the process ends in any way). A second run of the same model and
 dataset in the same work dir is refused with exit status 2, naming the run that writes (pid, host,
-start time); its refusal touches neither `status.json` nor the attempt record. (`--api-mode` writes
-each run into its own run folder, so its runs never meet here; they share the judge cache.)
+start time); its refusal touches neither `status.json` nor the attempt record. (`--api-mode` runs
+take no such lock: each writes into its own run folder, they share the judge cache, and the pipeline
+would only log a refusal as a warning and go on.)
 
 `build_dataset` returning None (a dataset name VLMEvalKit cannot build) records exit status 2.
 `record_result` / `record_failure` write the attempt record at the end of `evaluate()`; in
@@ -51,10 +53,13 @@ from ..results.attempts import (
 from ..results.layout import link_in_model_folder, model_folder_of
 from .redaction import redact
 from .run_exit import status_of
+from .run_options import flag_given
 
 FAILED_STATUS = "failed"
 """The `status` of a failed SPY-Bench dataset in status.json (VLMEvalKit itself writes `done`)."""
 STALE_FIELDS = ("metrics", "primary_metric")
+API_MODE = "--api-mode"
+"""`run.py`'s flag of the API pipeline, whose runs take no writer lock (the pipeline would only log a refusal)."""
 INVALID_DATASET = "invalid_dataset"
 """The `skip_reason` run.py records for a dataset `build_dataset` could not build."""
 _close_names: dict[str, list[str]] = {}
@@ -106,7 +111,7 @@ def _upsert(original):
         combination = (str(run_dir), model_name, dataset_name)
         if combination in _refused:  # another run writes it: leave its entry and attempt record alone
             return None
-        if status == "pending":
+        if status == "pending" and not flag_given(sys.argv, API_MODE):
             _take_writer_lock(run_dir, model_name, dataset_name)
             _edit_entry(run_dir, dataset_name, lambda entry: entry.clear())
         result = original(run_dir, model_name, dataset_name, status=status, **fields)
