@@ -8,9 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/install_browser.sh  # Debian's chromium for the viewer's browser test (apt-get, as root)
 venv=$([ -n "${VLMEVALKIT_SRC:-}" ] && echo .venv-checkout || echo .venv)
 "$venv/bin/python" scripts/which_vlmevalkit.py
+bash scripts/install_browser.sh  # Debian's chromium for the viewer's browser test (apt-get, as root)
 
 report=$(mktemp -t spy-bench-tests.XXXXXX.xml)
 trap 'rm -f "$report"' EXIT

@@ -109,5 +109,7 @@ def test_api_mode_runs_together_share_the_judge_cache(tmp_path):
         assert len(set(server.prompts)) == DISTINCT
     reports = sorted((tmp_path / "work" / MODEL).glob(f"T*/{MODEL}_{DATASET}_judge.json"))
     assert len(reports) == 2
+    # Neither run was refused anything: each recorded its own result in its run folder's status.json.
+    assert [status_entry(tmp_path, report.parent)["status"] for report in reports] == ["done", "done"]
     calls = [json.loads(path.read_text())["calls"] for path in reports]
     assert sum(calls) == DISTINCT and min(calls) < DISTINCT
