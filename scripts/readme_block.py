@@ -15,9 +15,9 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def readme_block(name: str, text: str | None = None) -> str:
-    """The indented block after `<!-- name -->` (blank lines before it skipped), dedented."""
-    lines = (README.read_text(encoding="utf-8") if text is None else text).splitlines()
+def readme_block(name: str) -> str:
+    """The indented block after `<!-- name -->` in README.md (blank lines before it skipped), dedented."""
+    lines = README.read_text(encoding="utf-8").splitlines()
     marker = f"<!-- {name} -->"
     if marker not in [line.strip() for line in lines]:
         raise KeyError(f"README.md has no {marker}")
