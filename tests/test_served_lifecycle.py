@@ -198,7 +198,9 @@ def test_a_server_dying_mid_run_then_resume_sends_only_what_is_missing(workspace
     (checkpoint,) = work.glob(f"{SERVED}/**/{SERVED}_SPY-Bench-Mini_checkpoint.pkl")
     saved = pickle.loads(checkpoint.read_bytes())
     kept = sum(FAIL_MSG not in answer for answer in saved.values())
-    assert 20 <= kept < 75
+    # The server logs a request when its answer starts: the two in flight (--api-nproc 2) when it was
+    # killed may have been cut off, so 18 of the 20 logged are certain to be kept.
+    assert 20 - 2 <= kept < 75
 
     rerun = run_py(workspace, "out-crash", "--api-nproc", "2", "--reuse", datasets=MINI[:1])
     assert rerun.returncode == 0, rerun.stderr[-3000:]
